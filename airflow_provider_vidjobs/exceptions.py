@@ -1,0 +1,158 @@
+"""Every error this provider raises, grouped by meaning so callers catch what they can act on.
+
+    VideoJobError                      base of everything below (an ``AirflowException``)
+    ├── VideoAPIError                  the API answered badly or not at all
+    │   ├── InvalidRequestError        400/413/422: we sent something the API refused (not retried)
+    │   ├── AuthenticationError        401/403: the key is missing, wrong or revoked (not retried)
+    │   ├── JobNotFoundError           404: no such job for this key (not retried)
+    │   ├── InvalidResponseError       2xx whose body is not JSON or does not have the documented shape
+    │   └── TransientAPIError          worth retrying: the same request may work later
+    │       ├── RateLimitedError       429, with the server's ``retry_after`` when it sent one
+    │       └── APIUnavailableError    408, 5xx, timeouts and connection errors
+    └── JobFailedError                 the job itself ended failed or cancelled (carries the job)
+
+Every message names the provider, the job id, the HTTP status, the vendor's message and request id
+when given, and what to do. No message ever contains an API key: messages are built from vendor
+bodies that we truncate and from values we choose, never from request headers.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from airflow.providers.common.compat.sdk import AirflowException
+
+if TYPE_CHECKING:
+    from airflow_provider_vidjobs.models import VideoJob
+
+_MAX_VENDOR_MESSAGE = 500
+
+
+class VideoJobError(AirflowException):
+    """Base of every error raised by this provider."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        job_id: str | None = None,
+        http_status: int | None = None,
+        vendor_message: str | None = None,
+        request_id: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.provider = provider
+        self.job_id = job_id
+        self.http_status = http_status
+        self.vendor_message = _clip(vendor_message)
+        self.request_id = request_id
+        self.hint = hint
+        self.summary = message
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        subject = " ".join(p for p in (self.provider, f"job {self.job_id}" if self.job_id else None) if p)
+        parts = [f"{subject}: {self.summary}" if subject else self.summary]
+        if self.http_status is not None:
+            parts.append(f"HTTP {self.http_status}")
+        if self.vendor_message:
+            parts.append(f"API says: {self.vendor_message}")
+        if self.request_id:
+            parts.append(f"request id {self.request_id}")
+        if self.hint:
+            parts.append(self.hint)
+        return ". ".join(parts)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keyword-only constructor: teach pickle (used by Airflow's task runner) how to rebuild us.
+        return (_rebuild, (type(self), self.summary, self._fields()))
+
+    def _fields(self) -> dict[str, object]:
+        return {
+            "provider": self.provider,
+            "job_id": self.job_id,
+            "http_status": self.http_status,
+            "vendor_message": self.vendor_message,
+            "request_id": self.request_id,
+            "hint": self.hint,
+        }
+
+
+def _rebuild(cls: type[VideoJobError], message: str, fields: dict[str, object]) -> VideoJobError:
+    return cls(message, **fields)  # type: ignore[arg-type]
+
+
+def _clip(text: str | None) -> str | None:
+    if text is None:
+        return None
+    text = " ".join(text.split())
+    return text if len(text) <= _MAX_VENDOR_MESSAGE else text[:_MAX_VENDOR_MESSAGE] + "..."
+
+
+class VideoAPIError(VideoJobError):
+    """The API answered with an error, an unusable body, or not at all."""
+
+
+class InvalidRequestError(VideoAPIError):
+    """The API refused what we sent (400, 413, 422). Retrying the same request will not help."""
+
+
+class AuthenticationError(VideoAPIError):
+    """The API rejected the key (401) or refused access to this job (403)."""
+
+
+class JobNotFoundError(VideoAPIError):
+    """The API has no such job for this key (404)."""
+
+
+class InvalidResponseError(VideoAPIError):
+    """A success status whose body is not JSON, or not the documented shape."""
+
+
+class TransientAPIError(VideoAPIError):
+    """A failure that may pass: the same request is worth sending again later."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **fields: object) -> None:
+        #: Seconds the server asked us to wait before retrying, when it said so.
+        self.retry_after = retry_after
+        super().__init__(message, **fields)  # type: ignore[arg-type]
+
+    def _fields(self) -> dict[str, object]:
+        return {**super()._fields(), "retry_after": self.retry_after}
+
+
+class RateLimitedError(TransientAPIError):
+    """429: too many requests, or the account's quota is used up."""
+
+
+class APIUnavailableError(TransientAPIError):
+    """408, 5xx, a timeout or a connection error: the API could not answer now."""
+
+
+class JobFailedError(VideoJobError):
+    """The job ended without a video: failed or cancelled at the vendor."""
+
+    def __init__(self, job: VideoJob, *, hint: str | None = None) -> None:
+        self.job = job
+        error = job.error
+        super().__init__(
+            f"ended {job.status.value}"
+            + (f" (API status {job.vendor_status!r})" if job.vendor_status else "")
+            + (f", error code {error.code!r}" if error and error.code else ""),
+            provider=job.provider,
+            job_id=job.job_id,
+            vendor_message=error.message if error else None,
+            hint=hint or "Check the prompt and model, then create a new job; a failed job is not retried.",
+        )
+
+    @property
+    def error_code(self) -> str | None:
+        return self.job.error.code if self.job.error else None
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_failed, (type(self), self.job, self.hint))
+
+
+def _rebuild_failed(cls: type[JobFailedError], job: VideoJob, hint: str | None) -> JobFailedError:
+    return cls(job, hint=hint)

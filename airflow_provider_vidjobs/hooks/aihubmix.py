@@ -1,0 +1,153 @@
+"""AIHubMix's OpenAI-shaped Videos API: its wire model, its status mapping, and :class:`AIHubMixHook`.
+
+API: ``GET /v1/videos/{video_id}`` with ``Authorization: Bearer <key>``. Any OpenAI-compatible Videos
+gateway works by changing the connection host (with or without a trailing ``/v1``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from airflow_provider_vidjobs.hooks.base import VideoJobHook, path_segment
+from airflow_provider_vidjobs.hooks.registry import HOOKS
+from airflow_provider_vidjobs.hooks.settings import ConnectionSettings
+from airflow_provider_vidjobs.models import GeneratedVideo, JobError, JobKind, JobStatus, VideoJob
+from airflow_provider_vidjobs.status import COMMON_SPELLINGS, StatusMapper
+from airflow_provider_vidjobs.wire import (
+    LenientFloat,
+    LenientInt,
+    LenientStr,
+    UnixTime,
+    WireModel,
+    clamp_progress,
+    parse_size,
+)
+
+PROVIDER = "aihubmix"
+
+#: The documented statuses, on top of the common spellings.
+STATUS_TABLE: Mapping[str, JobStatus] = {
+    **COMMON_SPELLINGS,
+    "queued": JobStatus.QUEUED,
+    "in_progress": JobStatus.RUNNING,
+    "completed": JobStatus.SUCCEEDED,
+    "failed": JobStatus.FAILED,
+}
+
+
+# ----- wire model: OpenAI's Video object, tolerant ----------------------------------------------
+
+
+class OpenAIVideoError(WireModel):
+    code: LenientStr = None
+    message: LenientStr = None
+
+
+class OpenAIVideo(WireModel):
+    id: str
+    object: LenientStr = "video"
+    model: LenientStr = None
+    status: LenientStr = None
+    progress: LenientFloat = None
+    created_at: UnixTime = None
+    completed_at: UnixTime = None
+    expires_at: UnixTime = None
+    prompt: LenientStr = None
+    size: LenientStr = None
+    #: A string per the spec; gateways send numbers too.
+    seconds: LenientFloat = None
+    remixed_from_video_id: LenientStr = None
+    error: OpenAIVideoError | None = None
+    # Extra keys AIHubMix sends (documented as examples, not in the schema).
+    quality: LenientStr = None
+    duration: LenientFloat = None
+    width: LenientInt = None
+    height: LenientInt = None
+
+
+# ----- mapping to the normalized model ----------------------------------------------------------
+
+
+def normalize(wire: OpenAIVideo, mapper: StatusMapper, videos_url: str | None) -> VideoJob:
+    """The normalized job; ``videos_url`` (``<base>/v1/videos``) gives the content download URLs."""
+    status = mapper.map(wire.status)
+    width, height = parse_size(wire.size)
+    video = None
+    if status is JobStatus.SUCCEEDED:
+        content = f"{videos_url}/{path_segment(wire.id)}/content" if videos_url else None
+        video = GeneratedVideo(
+            url=content,
+            thumbnail_url=f"{content}?variant=thumbnail" if content else None,
+            width=wire.width or width,
+            height=wire.height or height,
+            duration_seconds=wire.seconds if wire.seconds is not None else wire.duration,
+            video_id=wire.id,
+        )
+    error = None
+    if wire.error is not None and (wire.error.code or wire.error.message):
+        error = JobError(code=wire.error.code, message=wire.error.message)
+    return VideoJob(
+        provider=PROVIDER,
+        job_id=wire.id,
+        status=status,
+        vendor_status=wire.status,
+        progress=clamp_progress(wire.progress),
+        prompt=wire.prompt,
+        model=wire.model,
+        kind=JobKind.REMIX if wire.remixed_from_video_id else None,
+        created_at=wire.created_at,
+        completed_at=wire.completed_at,
+        expires_at=wire.expires_at,
+        video=video,
+        error=error,
+        extras={
+            k: v
+            for k, v in {
+                "size": wire.size,
+                "seconds": wire.seconds,
+                "quality": wire.quality,
+                "remixed_from_video_id": wire.remixed_from_video_id,
+            }.items()
+            if v is not None
+        },
+    )
+
+
+# ----- the hook ---------------------------------------------------------------------------------
+
+
+class AIHubMixHook(VideoJobHook):
+    """Reads videos from AIHubMix (or any OpenAI-shaped Videos API). Host = base URL, password = key."""
+
+    default_conn_name = "aihubmix_default"
+    conn_type = HOOKS["aihubmix"].conn_type
+    hook_name = HOOKS["aihubmix"].hook_name
+    provider = PROVIDER
+    default_base_url = HOOKS["aihubmix"].default_base_url
+    auth_scheme = "Bearer"
+    probe_job_id = "vidjobs-connection-test"
+
+    @classmethod
+    def status_table(cls) -> Mapping[str, Any]:
+        return STATUS_TABLE
+
+    @staticmethod
+    def _v1(base_url: str) -> str:
+        """``/v1`` unless the connection host already ends with it (as OpenAI SDK base URLs do)."""
+        return "" if urlsplit(base_url).path.rstrip("/").endswith("/v1") else "/v1"
+
+    def api_path_prefix(self, settings: ConnectionSettings) -> str:
+        return self._v1(settings.base_url) + "/"
+
+    def videos_path(self) -> str:
+        """``/v1/videos`` relative to the base URL."""
+        return f"{self._v1(self._settings.base_url if self._settings else '')}/videos"
+
+    def job_path(self, job_id: str) -> str:
+        return f"{self.videos_path()}/{path_segment(job_id)}"
+
+    def parse_job(self, payload: Any, job_id: str) -> VideoJob:
+        base = self._settings.base_url if self._settings else self.default_base_url
+        return normalize(OpenAIVideo.model_validate(payload), self.status_mapper, base + self.videos_path())

@@ -1,0 +1,425 @@
+"""Behaviour every video API hook shares: connection, auth, retries, errors, id rules, pooled clients.
+
+A hook for a new API subclasses :class:`VideoJobHook`, sets its class attributes, and implements
+:meth:`~VideoJobHook.validate_job_id`, :meth:`~VideoJobHook.job_path` and
+:meth:`~VideoJobHook.parse_job`. Everything about HTTP lives here, once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Generator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, ClassVar
+from urllib.parse import quote, urlsplit
+
+import httpx
+from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
+from airflow.providers.common.compat.sdk import BaseHook, mask_secret
+from pydantic import ValidationError
+
+from airflow_provider_vidjobs.exceptions import (
+    AuthenticationError,
+    InvalidResponseError,
+    JobNotFoundError,
+    TransientAPIError,
+    VideoAPIError,
+)
+from airflow_provider_vidjobs.hooks import clients, responses
+from airflow_provider_vidjobs.hooks.settings import ConnectionSettings, settings_from_connection
+from airflow_provider_vidjobs.models import VideoJob
+from airflow_provider_vidjobs.retry import RetryPolicy, is_retryable_status, parse_poll_after
+from airflow_provider_vidjobs.status import StatusMapper
+
+MAX_JOB_ID_LENGTH = 1024
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A successful API answer: decoded JSON plus the headers that steer polling."""
+
+    payload: Any
+    status_code: int
+    headers: Mapping[str, str]
+
+    @property
+    def poll_after(self) -> float | None:
+        """The server's suggested wait before the next poll (``openai-poll-after-ms``), in seconds."""
+        return parse_poll_after(self.headers)
+
+
+@dataclass(frozen=True)
+class JobPoll:
+    """One poll's result: the job now, and how long the server asked us to wait before asking again."""
+
+    job: VideoJob
+    poll_after: float | None = None
+
+
+class _ApiKeyAuth(httpx.Auth):
+    """Adds the key to requests for the API's own paths only, never to storage or other hosts."""
+
+    def __init__(self, header: str, base_url: str, api_prefix: str) -> None:
+        self._header = header
+        base = urlsplit(base_url)
+        self._origin = (base.scheme, base.netloc)
+        self._prefix = base.path.rstrip("/") + api_prefix
+
+    def __repr__(self) -> str:
+        return f"_ApiKeyAuth(prefix={self._prefix!r})"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        url = request.url
+        if (url.scheme, url.netloc.decode("ascii")) == self._origin and url.raw_path.decode("ascii").startswith(
+            self._prefix
+        ):
+            request.headers["Authorization"] = self._header
+        yield request
+
+
+class VideoJobHook(BaseHook):
+    """Base of the per-API hooks: reads jobs over HTTP and returns :class:`VideoJob`."""
+
+    conn_name_attr: ClassVar[str] = "conn_id"
+    default_conn_name: ClassVar[str] = ""
+    conn_type: ClassVar[str] = ""
+    hook_name: ClassVar[str] = ""
+    #: The value of :attr:`VideoJob.provider` for jobs of this API.
+    provider: ClassVar[str] = ""
+    default_base_url: ClassVar[str] = ""
+    #: ``Authorization: <scheme> <key>``.
+    auth_scheme: ClassVar[str] = "Bearer"
+    #: Path prefix (under the base URL's path) that receives the key; nothing else does.
+    api_prefix: ClassVar[str] = "/"
+    #: A syntactically valid id that no job has: ``test_connection`` expects a 404 for it.
+    probe_job_id: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        conn_id: str | None = None,
+        *,
+        status_overrides: Mapping[str, str] | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        super().__init__()
+        self.conn_id = conn_id or self.default_conn_name
+        self.status_mapper = StatusMapper(self.provider, self.status_table(), status_overrides)
+        self._retry_override = retry_policy
+        self._settings: ConnectionSettings | None = None
+        self._sync_client: httpx.Client | None = None
+        self._session: clients.SharedClient | None = None
+        self._auth_cache: tuple[ConnectionSettings, _ApiKeyAuth] | None = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(conn_id={self.conn_id!r})"
+
+    # ----- what each API provides --------------------------------------------------------------
+
+    @classmethod
+    def status_table(cls) -> Mapping[str, Any]:
+        """Vendor status string -> :class:`JobStatus`; defaults to the common spellings."""
+        from airflow_provider_vidjobs.status import COMMON_SPELLINGS
+
+        return COMMON_SPELLINGS
+
+    def validate_job_id(self, job_id: object) -> str:
+        """Refuse ids that cannot be a job of this API, before any request; returns the clean id."""
+        return check_job_id(job_id, self.provider)
+
+    def job_path(self, job_id: str) -> str:
+        """The API path of one job (the id already validated)."""
+        raise NotImplementedError
+
+    def parse_job(self, payload: Any, job_id: str) -> VideoJob:
+        """Validate the vendor JSON with the API's wire model and normalize it."""
+        raise NotImplementedError
+
+    def job_web_url(self, job_id: str) -> str | None:
+        """A link to the job in the vendor's web app, where one is known."""
+        return None
+
+    # ----- connection --------------------------------------------------------------------------
+
+    def _settings_from(self, conn: Any, extra: Mapping[str, Any]) -> ConnectionSettings:
+        settings = settings_from_connection(
+            conn_id=self.conn_id,
+            provider=self.provider,
+            default_base_url=self.default_base_url,
+            host=conn.host,
+            schema=conn.schema,
+            port=conn.port,
+            password=conn.password,
+            extra=extra,
+        )
+        mask_secret(settings.api_key.reveal())
+        if self._retry_override is not None:
+            settings = _with_retry(settings, self._retry_override)
+        return settings
+
+    @property
+    def settings(self) -> ConnectionSettings:
+        """The connection's settings, read once with the sync lookup (for code running in a task)."""
+        if self._settings is None:
+            conn = self.get_connection(self.conn_id)
+            self._settings = self._settings_from(conn, conn.extra_dejson)
+        return self._settings
+
+    async def aget_settings(self) -> ConnectionSettings:
+        """The connection's settings, read once with the async lookup (for triggers and async tasks)."""
+        if self._settings is None:
+            conn = await get_async_connection(self.conn_id, hook=self)
+            extra = await get_async_extra_dejson(conn)
+            self._settings = self._settings_from(conn, extra)
+        return self._settings
+
+    def api_path_prefix(self, settings: ConnectionSettings) -> str:
+        """The path prefix, relative to the base URL, of the API's own routes (which get the key)."""
+        return self.api_prefix
+
+    def _auth(self, settings: ConnectionSettings) -> _ApiKeyAuth:
+        if self._auth_cache is None or self._auth_cache[0] is not settings:
+            header = f"{self.auth_scheme} {settings.api_key.reveal()}"
+            self._auth_cache = (
+                settings,
+                _ApiKeyAuth(header, settings.base_url, self.api_path_prefix(settings)),
+            )
+        return self._auth_cache[1]
+
+    def get_conn(self) -> httpx.Client:
+        """The hook's blocking client (created once, reused for every call of this hook)."""
+        if self._sync_client is None:
+            self._sync_client = clients.build_sync_client(self.settings)
+            self._sync_client.auth = self._auth(self.settings)
+        return self._sync_client
+
+    def close(self) -> None:
+        if self._sync_client is not None:
+            self._sync_client.close()
+            self._sync_client = None
+
+    # ----- jobs --------------------------------------------------------------------------------
+
+    def get_job(self, job_id: str) -> VideoJob:
+        """The job now (blocking, retried per the connection's retry policy)."""
+        job_id = self.validate_job_id(job_id)
+        _ = self.settings  # paths may depend on the base URL
+        reply = self.request("GET", self.job_path(job_id), job_id=job_id)
+        return self.to_job(reply.payload, job_id)
+
+    async def aget_job(self, job_id: str) -> VideoJob:
+        """The job now (async, through the shared client of this loop and connection)."""
+        return (await self.apoll_job(job_id)).job
+
+    async def apoll_job(self, job_id: str) -> JobPoll:
+        """The job now plus the server's hint for when to ask again."""
+        job_id = self.validate_job_id(job_id)
+        await self.aget_settings()  # paths may depend on the base URL
+        reply = await self.arequest("GET", self.job_path(job_id), job_id=job_id)
+        return JobPoll(self.to_job(reply.payload, job_id), reply.poll_after)
+
+    def to_job(self, payload: Any, job_id: str) -> VideoJob:
+        """:meth:`parse_job` with validation failures turned into :class:`InvalidResponseError`."""
+        try:
+            return self.parse_job(payload, job_id)
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
+                for e in error.errors(include_url=False, include_input=False)[:3]
+            )
+            raise InvalidResponseError(
+                f"the job JSON does not have the documented shape ({problems})",
+                provider=self.provider,
+                job_id=job_id,
+                hint="The API may have changed; report this with the request id to the provider's maintainers",
+            ) from None
+        except (TypeError, ValueError, AttributeError) as error:
+            raise InvalidResponseError(
+                f"the job JSON could not be read ({type(error).__name__}: {error})",
+                provider=self.provider,
+                job_id=job_id,
+            ) from None
+
+    # ----- HTTP --------------------------------------------------------------------------------
+
+    def request(self, method: str, path: str, *, job_id: str | None = None, **kwargs: Any) -> Reply:
+        """Send one API request (blocking), retrying transient failures per the policy."""
+        settings = self.settings
+        client = self.get_conn()
+        policy = settings.retry
+        for attempt in range(1, policy.max_attempts + 1):
+            try:
+                with client.stream(method, path, **kwargs) as response:
+                    body = _read_capped(response, self.provider, job_id)
+                return self._reply(response, body, job_id)
+            except httpx.HTTPError as error:
+                failure: VideoAPIError = responses.error_for_transport(
+                    error, provider=self.provider, job_id=job_id, base_url=settings.base_url
+                )
+            except TransientAPIError as error:
+                failure = error
+            if attempt == policy.max_attempts:
+                raise failure
+            hint = failure.retry_after if isinstance(failure, TransientAPIError) else None
+            self.log.info("%s; retrying (attempt %d of %d)", failure.summary, attempt + 1, policy.max_attempts)
+            time.sleep(policy.delay(attempt, hint))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def arequest(self, method: str, path: str, *, job_id: str | None = None, **kwargs: Any) -> Reply:
+        """Send one API request (async), retrying transient failures per the policy."""
+        settings = await self.aget_settings()
+        policy = settings.retry
+        async with self._shared_client(settings) as shared:
+            for attempt in range(1, policy.max_attempts + 1):
+                try:
+                    async with shared.in_flight:
+                        request = shared.client.build_request(method, path, **kwargs)
+                        response = await shared.client.send(request, auth=self._auth(settings), stream=True)
+                        try:
+                            body = await _aread_capped(response, self.provider, job_id)
+                        finally:
+                            await response.aclose()
+                    return self._reply(response, body, job_id)
+                except httpx.HTTPError as error:
+                    failure: VideoAPIError = responses.error_for_transport(
+                        error, provider=self.provider, job_id=job_id, base_url=settings.base_url
+                    )
+                except TransientAPIError as error:
+                    failure = error
+                if attempt == policy.max_attempts:
+                    raise failure
+                hint = failure.retry_after if isinstance(failure, TransientAPIError) else None
+                self.log.info("%s; retrying (attempt %d of %d)", failure.summary, attempt + 1, policy.max_attempts)
+                await asyncio.sleep(policy.delay(attempt, hint))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _reply(self, response: httpx.Response, body: bytes, job_id: str | None) -> Reply:
+        status = response.status_code
+        if 200 <= status < 300:
+            payload = responses.parse_json(body, response.headers, provider=self.provider, job_id=job_id, status=status)
+            return Reply(payload, status, response.headers)
+        raise responses.error_for_status(
+            status, response.headers, body, provider=self.provider, job_id=job_id, conn_id=self.conn_id
+        )
+
+    @asynccontextmanager
+    async def _shared_client(self, settings: ConnectionSettings) -> AsyncIterator[clients.SharedClient]:
+        if self._session is not None:
+            yield self._session
+            return
+        async with clients.CLIENT_POOL.lease(settings, linger=True) as shared:
+            yield shared
+
+    @asynccontextmanager
+    async def async_session(self) -> AsyncIterator[VideoJobHook]:
+        """Hold this loop's shared client for a series of calls (a trigger's whole wait); closed with the last."""
+        settings = await self.aget_settings()
+        async with clients.CLIENT_POOL.lease(settings) as shared:
+            self._session = shared
+            try:
+                yield self
+            finally:
+                self._session = None
+
+    # ----- Airflow UI ----------------------------------------------------------------------------
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Tell "works" from "key rejected" from "host unreachable", by reading a job that does not exist."""
+        try:
+            self.get_job(self.probe_job_id)
+        except JobNotFoundError:
+            return True, f"Connected to {self.settings.base_url}; the API key was accepted."
+        except AuthenticationError as error:
+            return False, f"The API key was rejected: {error}"
+        except VideoAPIError as error:
+            return False, f"Could not use the API at {self._base_url_or_default()}: {error}"
+        except ValueError as error:
+            return False, str(error)
+        return True, f"Connected to {self.settings.base_url}; the API key was accepted."
+
+    def _base_url_or_default(self) -> str:
+        return self._settings.base_url if self._settings else self.default_base_url
+
+
+def _with_retry(settings: ConnectionSettings, policy: RetryPolicy) -> ConnectionSettings:
+    from dataclasses import replace
+
+    return replace(settings, retry=policy)
+
+
+def check_job_id(job_id: object, provider: str) -> str:
+    """Generic id rules: a non-empty single-line string of at most 1024 characters, not ``.`` or ``..``."""
+    if job_id is None:
+        raise ValueError(
+            f"No {provider} job id was given (got None). If the id comes from a template or XCom, "
+            "check that the upstream task pushed it."
+        )
+    if isinstance(job_id, Mapping) and isinstance(job_id.get("job_id"), str):
+        job_id = job_id["job_id"]  # an upstream task's VideoJob XCom
+    if not isinstance(job_id, str):
+        raise ValueError(f"A {provider} job id must be a string, not {type(job_id).__name__}: {job_id!r:.100}")
+    clean = job_id.strip()
+    if not clean:
+        raise ValueError(f"The {provider} job id is empty; pass the id the API returned when the job was created.")
+    if len(clean) > MAX_JOB_ID_LENGTH:
+        raise ValueError(
+            f"The {provider} job id is {len(clean)} characters long; ids are at most {MAX_JOB_ID_LENGTH}. "
+            f"It starts {clean[:40]!r}: is a whole document being passed instead of the id?"
+        )
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in clean):
+        raise ValueError(f"The {provider} job id {clean[:80]!r} contains a control character or line break.")
+    if clean in (".", ".."):
+        raise ValueError(f"{clean!r} is not a {provider} job id.")
+    return clean
+
+
+def path_segment(value: str) -> str:
+    """``value`` percent-encoded as ONE path segment: ``/``, ``+``, ``=``, ``%`` and ``..`` cannot escape it."""
+    return quote(value, safe="")
+
+
+def _too_big(response: httpx.Response) -> bool:
+    length = response.headers.get("content-length")
+    return length is not None and length.isdigit() and int(length) > responses.MAX_JSON_BYTES
+
+
+def _read_capped(response: httpx.Response, provider: str, job_id: str | None) -> bytes:
+    if _too_big(response):
+        raise responses.too_large(
+            int(response.headers["content-length"]),
+            provider=provider,
+            job_id=job_id,
+            status=response.status_code,
+        )
+    chunks, size = [], 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > responses.MAX_JSON_BYTES:
+            raise responses.too_large(None, provider=provider, job_id=job_id, status=response.status_code)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _aread_capped(response: httpx.Response, provider: str, job_id: str | None) -> bytes:
+    if _too_big(response):
+        raise responses.too_large(
+            int(response.headers["content-length"]),
+            provider=provider,
+            job_id=job_id,
+            status=response.status_code,
+        )
+    chunks, size = [], 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > responses.MAX_JSON_BYTES:
+            raise responses.too_large(None, provider=provider, job_id=job_id, status=response.status_code)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def is_retryable(error: BaseException) -> bool:
+    """True for failures the trigger should sit out rather than end the wait on."""
+    return isinstance(error, TransientAPIError) or (
+        isinstance(error, VideoAPIError) and error.http_status is not None and is_retryable_status(error.http_status)
+    )

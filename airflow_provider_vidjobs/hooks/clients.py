@@ -1,0 +1,146 @@
+"""HTTP clients for the hooks: one cached TLS context, and one shared ``AsyncClient`` per loop and connection.
+
+Creating an ``httpx.AsyncClient`` with a fresh TLS context blocks for 40-70 ms (loading CA
+certificates); in a triggerer that stalls every other trigger. So TLS contexts are built once per
+process (off the event loop), and async clients are leased from :class:`AsyncClientPool`: every
+trigger polling through the same connection in the same event loop shares one client (and its
+keep-alive connections). A client closes when its last lease ends, or after a short linger when it
+was used for one-off calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import ssl
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+
+from airflow_provider_vidjobs import __version__
+from airflow_provider_vidjobs.hooks.settings import ConnectionSettings
+
+USER_AGENT = f"airflow-provider-vidjobs/{__version__}"
+
+#: Connections kept per client. Thousands of triggers share these through the in-flight bound below.
+POOL_SIZE = 32
+#: Requests in flight per client at once; kept below the pool size so httpx never queues for a
+#: connection (its pool degrades badly with thousands of waiters).
+MAX_IN_FLIGHT = 24
+#: Seconds an unleased client stays open for the next one-off call before it is closed.
+LINGER_SECONDS = 30.0
+
+
+@functools.lru_cache(maxsize=16)
+def tls_context(verify: bool, ca_bundle: str | None) -> ssl.SSLContext | bool:
+    """The TLS context for a verify/CA setting, built once per process (it is the slow part of a client)."""
+    if not verify:
+        return False
+    if ca_bundle:
+        try:
+            return ssl.create_default_context(cafile=ca_bundle)
+        except (OSError, ssl.SSLError) as error:
+            raise ValueError(f"Cannot load the CA bundle {ca_bundle!r} named in the connection: {error}") from None
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+def _timeout(settings: ConnectionSettings) -> httpx.Timeout:
+    return httpx.Timeout(settings.timeout, connect=settings.connect_timeout)
+
+
+def build_sync_client(settings: ConnectionSettings) -> httpx.Client:
+    """A blocking client for one connection (used from tasks, where blocking is fine)."""
+    return httpx.Client(
+        base_url=settings.base_url,
+        headers={"User-Agent": USER_AGENT},
+        timeout=_timeout(settings),
+        verify=tls_context(settings.verify, settings.ca_bundle),
+        proxy=settings.proxy.reveal() if settings.proxy else None,
+        follow_redirects=False,
+        trust_env=False,
+    )
+
+
+def build_async_client(settings: ConnectionSettings, verify: ssl.SSLContext | bool) -> httpx.AsyncClient:
+    """An async client for one connection, with a bounded pool and keep-alive."""
+    return httpx.AsyncClient(
+        base_url=settings.base_url,
+        headers={"User-Agent": USER_AGENT},
+        timeout=_timeout(settings),
+        verify=verify,
+        proxy=settings.proxy.reveal() if settings.proxy else None,
+        follow_redirects=False,
+        trust_env=False,
+        limits=httpx.Limits(max_connections=POOL_SIZE, max_keepalive_connections=POOL_SIZE, keepalive_expiry=30),
+    )
+
+
+@dataclass(eq=False)
+class SharedClient:
+    """A pooled client plus the bound on requests in flight through it."""
+
+    client: httpx.AsyncClient
+    in_flight: asyncio.Semaphore
+    leases: int = 0
+    closer: asyncio.TimerHandle | None = None
+
+
+class AsyncClientPool:
+    """One :class:`SharedClient` per (event loop, connection fingerprint), reference-counted."""
+
+    def __init__(self) -> None:
+        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, SharedClient]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def open_clients(self) -> int:
+        """How many clients are open in the running loop (for tests and diagnostics)."""
+        return len(self._by_loop.get(asyncio.get_running_loop(), {}))
+
+    @asynccontextmanager
+    async def lease(self, settings: ConnectionSettings, *, linger: bool = False) -> AsyncIterator[SharedClient]:
+        """Borrow the shared client for ``settings``; with ``linger`` it stays open a while after the last use."""
+        loop = asyncio.get_running_loop()
+        clients = self._by_loop.setdefault(loop, {})
+        key = settings.fingerprint()
+        shared = clients.get(key)
+        if shared is None:
+            # Built in a thread: loading CA certificates would block every other trigger on this loop.
+            verify = await asyncio.to_thread(tls_context, settings.verify, settings.ca_bundle)
+            shared = clients.get(key)  # another lease may have created it while we waited
+            if shared is None:
+                shared = SharedClient(build_async_client(settings, verify), asyncio.Semaphore(MAX_IN_FLIGHT))
+                clients[key] = shared
+        if shared.closer is not None:
+            shared.closer.cancel()
+            shared.closer = None
+        shared.leases += 1
+        try:
+            yield shared
+        finally:
+            shared.leases -= 1
+            if shared.leases == 0:
+                if linger:
+                    shared.closer = loop.call_later(LINGER_SECONDS, self._close_later, loop, key, shared)
+                else:
+                    await self._close(clients, key, shared)
+
+    def _close_later(self, loop: asyncio.AbstractEventLoop, key: str, shared: SharedClient) -> None:
+        clients = self._by_loop.get(loop, {})
+        if shared.leases == 0 and clients.get(key) is shared:
+            loop.create_task(self._close(clients, key, shared))
+
+    @staticmethod
+    async def _close(clients: dict[str, SharedClient], key: str, shared: SharedClient) -> None:
+        if clients.get(key) is shared:
+            del clients[key]
+        await asyncio.shield(shared.client.aclose())
+
+
+#: The process-wide pool every hook leases from.
+CLIENT_POOL = AsyncClientPool()

@@ -1,0 +1,165 @@
+"""Turning HTTP outcomes into this provider's errors: the one place that maps statuses to meanings."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from airflow_provider_vidjobs.exceptions import (
+    APIUnavailableError,
+    AuthenticationError,
+    InvalidRequestError,
+    InvalidResponseError,
+    JobNotFoundError,
+    RateLimitedError,
+    VideoAPIError,
+)
+from airflow_provider_vidjobs.retry import parse_retry_after
+
+#: Largest JSON body we read; a bigger one is refused without reading it (a misrouted download, a bug).
+MAX_JSON_BYTES = 8 * 1024 * 1024
+
+REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "cf-ray")
+
+
+def request_id(headers: Mapping[str, str]) -> str | None:
+    """The vendor's request id from whichever header carries it, for support tickets."""
+    for name in REQUEST_ID_HEADERS:
+        value = headers.get(name)
+        if value:
+            return value[:128]
+    return None
+
+
+def vendor_message(body: bytes) -> tuple[str | None, str | None]:
+    """(message, code) from an error body: OpenAI's ``{"error": {...}}``, DRF's ``{"detail"}``, or text."""
+    text = body[:4096].decode("utf-8", "replace").strip()
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return (text[:300] or None, None) if not text.lstrip().startswith("<") else ("an HTML page", None)
+    if isinstance(data, dict):
+        error = data.get("error")
+        if isinstance(error, dict):
+            code = error.get("code") or error.get("type")
+            return _str(error.get("message")), _str(code)
+        if isinstance(error, str):
+            return error, None
+        for key in ("detail", "message", "msg"):
+            if isinstance(data.get(key), str):
+                return data[key], _str(data.get("code"))
+    return text[:300] or None, None
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def error_for_status(
+    status: int, headers: Mapping[str, str], body: bytes, *, provider: str, job_id: str | None, conn_id: str
+) -> VideoAPIError:
+    """The error that an unsuccessful HTTP status means, with the vendor's words and what to do."""
+    message, code = vendor_message(body)
+    if code and message and code not in message:
+        message = f"{message} (code {code})"
+    common: dict[str, Any] = {
+        "provider": provider,
+        "job_id": job_id,
+        "http_status": status,
+        "vendor_message": message,
+        "request_id": request_id(headers),
+    }
+    if status == 401:
+        return AuthenticationError(
+            "the API key was rejected",
+            hint=f"Check the API key in Airflow connection {conn_id!r}; it may be wrong or revoked",
+            **common,
+        )
+    if status == 403:
+        return AuthenticationError(
+            "access was refused",
+            hint=f"The key in connection {conn_id!r} is not allowed to read this job; check the account",
+            **common,
+        )
+    if status == 404:
+        return JobNotFoundError(
+            "no such job",
+            hint=f"Check the job id, and that connection {conn_id!r} uses the key of the account that created the job",
+            **common,
+        )
+    if status == 429:
+        return RateLimitedError(
+            "rate limited (too many requests or quota used up)",
+            retry_after=parse_retry_after(headers),
+            hint="Requests are retried with backoff; if this persists, check your plan's quota",
+            **common,
+        )
+    if status == 408 or status >= 500:
+        return APIUnavailableError(
+            "the API is unavailable",
+            retry_after=parse_retry_after(headers),
+            hint="This is usually temporary and is retried; check the vendor's status page if it persists",
+            **common,
+        )
+    if 400 <= status < 500:
+        return InvalidRequestError(
+            "the API refused the request",
+            hint="Check the parameters given to the task",
+            **common,
+        )
+    return VideoAPIError(f"unexpected HTTP status {status}", **common)
+
+
+def error_for_transport(
+    error: httpx.HTTPError, *, provider: str, job_id: str | None, base_url: str
+) -> APIUnavailableError:
+    """A timeout or connection failure as a retryable error that says where we tried to go."""
+    if isinstance(error, httpx.TimeoutException):
+        what = f"timed out talking to {base_url} ({type(error).__name__})"
+    else:
+        reason = str(error) or type(error).__name__
+        what = f"could not reach {base_url}: {reason}"
+    if "CERTIFICATE_VERIFY_FAILED" in str(error):
+        return APIUnavailableError(
+            f"TLS certificate of {base_url} was not trusted",
+            provider=provider,
+            job_id=job_id,
+            hint="If the server uses a private CA, name its bundle in the connection extra 'ca_bundle'",
+        )
+    return APIUnavailableError(
+        what,
+        provider=provider,
+        job_id=job_id,
+        hint="Check the connection host and the network; transient failures are retried",
+    )
+
+
+def parse_json(body: bytes, headers: Mapping[str, str], *, provider: str, job_id: str | None, status: int) -> Any:
+    """The decoded JSON of a success response, or :class:`InvalidResponseError` saying what came instead."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        content_type = headers.get("content-type", "no content type")
+        looks = "an HTML page" if body.lstrip()[:1] == b"<" else f"{len(body)} bytes that are not valid JSON"
+        raise InvalidResponseError(
+            f"the API answered with {looks} ({content_type}) instead of JSON",
+            provider=provider,
+            job_id=job_id,
+            http_status=status,
+            request_id=request_id(headers),
+            hint="Check that the connection host is the API's base URL (not a web page or a proxy login)",
+        ) from None
+
+
+def too_large(size: int | None, *, provider: str, job_id: str | None, status: int) -> InvalidResponseError:
+    shown = f"{size} bytes" if size is not None else "more than the limit"
+    return InvalidResponseError(
+        f"the API sent a response of {shown}; at most {MAX_JSON_BYTES} bytes are read for a job",
+        provider=provider,
+        job_id=job_id,
+        http_status=status,
+        hint="Check that the connection host points at the API, not at a file server",
+    )

@@ -1,0 +1,90 @@
+"""What Airflow's providers manager reads (through the ``apache_airflow_provider`` entry point).
+
+Called while Airflow itself is importing: it must not import Airflow, httpx or the hooks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_vidjobs import __version__
+from airflow_provider_vidjobs.hooks.registry import HOOKS, ApiSpec
+
+_EXTRA_FIELDS: dict[str, dict[str, Any]] = {
+    "timeout": {
+        "label": "Timeout (s)",
+        "description": "Seconds to wait for an API response (default 30).",
+        "schema": {"type": ["number", "null"], "default": 30},
+    },
+    "connect_timeout": {
+        "label": "Connect timeout (s)",
+        "description": "Seconds to wait for a TCP/TLS connection (default 10).",
+        "schema": {"type": ["number", "null"], "default": 10},
+    },
+    "verify": {
+        "label": "Verify TLS",
+        "description": "Verify the server's TLS certificate (default on). Turn off only for local testing.",
+        "schema": {"type": ["boolean", "null"], "default": True},
+    },
+    "ca_bundle": {
+        "label": "CA bundle path",
+        "description": "Path to a PEM bundle of CAs to trust, for servers behind a private CA.",
+        "schema": {"type": ["string", "null"]},
+    },
+    "proxy": {
+        "label": "Proxy URL",
+        "description": "HTTP(S) proxy for API calls, e.g. http://proxy:3128.",
+        "schema": {"type": ["string", "null"]},
+    },
+    "max_attempts": {
+        "label": "Max attempts",
+        "description": "Tries per request for 408/429/5xx and network errors (default 4).",
+        "schema": {"type": ["integer", "null"], "default": 4},
+    },
+}
+
+
+def _connection_type(spec: ApiSpec) -> dict[str, Any]:
+    return {
+        "connection-type": spec.conn_type,
+        "hook-class-name": spec.hook_class_name,
+        "hook-name": spec.hook_name,
+        "conn-fields": _EXTRA_FIELDS,
+        "ui-field-behaviour": {
+            "hidden-fields": ["schema", "login", "port", "extra"],
+            "relabeling": {"password": "API key", "host": "Base URL"},
+            "placeholders": {"host": spec.default_base_url, "password": f"your {spec.hook_name} API key"},
+        },
+    }
+
+
+def _modules(kind: str) -> list[str]:
+    return [f"airflow_provider_vidjobs.{kind}.{name}" for name in _MODULES[kind]]
+
+
+#: Modules per role, listed as they are added.
+_MODULES: dict[str, list[str]] = {
+    "hooks": ["tensorpix", "aihubmix"],
+}
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Provider metadata: package, connection types (with form fields) and modules."""
+    info: dict[str, Any] = {
+        "package-name": "airflow-provider-vidjobs",
+        "name": "Video jobs (TensorPix, AIHubMix)",
+        "description": "Wait on AI video-generation jobs and pass their normalized metadata downstream.",
+        "versions": [__version__],
+        "connection-types": [_connection_type(spec) for spec in HOOKS.values()],
+        "integrations": [
+            {
+                "integration-name": "Video jobs",
+                "external-doc-url": "https://pypi.org/project/airflow-provider-vidjobs/",
+                "tags": ["service"],
+            }
+        ],
+    }
+    for kind, names in _MODULES.items():
+        if names:
+            info[kind] = [{"integration-name": "Video jobs", "python-modules": _modules(kind)}]
+    return info
