@@ -1,0 +1,149 @@
+"""``vidjobs-simulator``: serve both simulated APIs until SIGINT/SIGTERM.
+
+Prints one line, ``vidjobs-simulator listening on http://HOST:PORT``, once it accepts connections.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from airflow_provider_vidjobs.testing.simulator.config import (
+    DEFAULT_AIHUBMIX_KEY,
+    DEFAULT_TENSORPIX_KEY,
+    SimulatorConfig,
+)
+from airflow_provider_vidjobs.testing.simulator.ids import AIHUBMIX_ID_STYLES
+from airflow_provider_vidjobs.testing.simulator.timeline import OUTCOMES
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("expected a JSON object")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also documents every flag in ``--help``)."""
+    p = argparse.ArgumentParser(
+        prog="vidjobs-simulator",
+        description="Simulated TensorPix and AIHubMix (OpenAI-shaped) video-generation APIs, for tests.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one (default)")
+    p.add_argument("--time-scale", type=float, default=1.0, help="simulated seconds per real second")
+    p.add_argument(
+        "--tensorpix-key", action="append", help=f"valid TensorPix key (repeatable; default {DEFAULT_TENSORPIX_KEY})"
+    )
+    p.add_argument(
+        "--aihubmix-key", action="append", help=f"valid AIHubMix key (repeatable; default {DEFAULT_AIHUBMIX_KEY})"
+    )
+    p.add_argument("--no-tensorpix-keys", action="store_true", help="start with no valid TensorPix key")
+    p.add_argument("--no-aihubmix-keys", action="store_true", help="start with no valid AIHubMix key")
+    p.add_argument("--url-ttl-s", type=float, default=3600.0, help="lifetime of TensorPix storage URLs")
+    p.add_argument("--poll-after-ms", type=int, help="send openai-poll-after-ms on AIHubMix video GETs")
+    p.add_argument("--aihubmix-id-style", choices=AIHUBMIX_ID_STYLES, default="base64", help="style of AIHubMix ids")
+    g = p.add_argument_group("default timeline of new jobs")
+    g.add_argument("--timeline", type=_json_object, help="JSON timeline fields, e.g. '{\"queued_s\": 5}'")
+    g.add_argument("--queued-s", type=float, help="seconds queued")
+    g.add_argument("--running-s", type=float, help="seconds running")
+    g.add_argument("--outcome", choices=OUTCOMES, help="how jobs end")
+    g.add_argument("--asset-size-bytes", type=int, help="size of every generated video")
+    f = p.add_argument_group("global faults (all repeatable)")
+    f.add_argument("--fault", type=_json_object, action="append", default=[], help="a fault rule as JSON")
+    f.add_argument("--latency-s", type=float, help="add this delay to every vendor request")
+    f.add_argument("--outage-s", type=float, help="answer 503 to every vendor request for this long after start")
+    f.add_argument(
+        "--error-burst", action="append", default=[], metavar="STATUS:N", help="the next N vendor requests get STATUS"
+    )
+    f.add_argument(
+        "--rate-limit",
+        action="append",
+        default=[],
+        metavar="N[:RETRY_AFTER]",
+        help="the next N vendor requests get 429",
+    )
+    o = p.add_argument_group("other")
+    o.add_argument("--seed", type=int, help="seed ids and progress noise")
+    o.add_argument("--storage-secret", help="HMAC secret of storage URLs (default: random)")
+    o.add_argument("--keep-alive-timeout-s", type=float, default=15.0, help="idle keep-alive timeout")
+    o.add_argument("--log-level", default="warning", help="uvicorn log level")
+    o.add_argument("--cpu", type=int, help="pin the server to this CPU core (Linux)")
+    return p
+
+
+def config_from_args(ns: argparse.Namespace) -> SimulatorConfig:
+    """Turn parsed flags into a ``SimulatorConfig``."""
+    timeline: dict[str, Any] = dict(ns.timeline or {})
+    for field in ("queued_s", "running_s", "outcome", "asset_size_bytes"):
+        value = getattr(ns, field)
+        if value is not None:
+            timeline[field] = value
+    faults: list[dict[str, Any]] = list(ns.fault)
+    if ns.latency_s:
+        faults.append({"kind": "latency", "delay_s": ns.latency_s})
+    if ns.outage_s:
+        faults.append({"kind": "http_error", "status": 503, "duration_s": ns.outage_s})
+    for item in ns.error_burst:
+        status, _, count = item.partition(":")
+        faults.append({"kind": "http_error", "status": int(status), "count": int(count or 1)})
+    for item in ns.rate_limit:
+        count, _, retry_after = item.partition(":")
+        rule: dict[str, Any] = {"kind": "http_error", "status": 429, "count": int(count)}
+        if retry_after:
+            rule["retry_after"] = float(retry_after)
+        faults.append(rule)
+    tp_keys = [] if ns.no_tensorpix_keys else (ns.tensorpix_key or [DEFAULT_TENSORPIX_KEY])
+    ah_keys = [] if ns.no_aihubmix_keys else (ns.aihubmix_key or [DEFAULT_AIHUBMIX_KEY])
+    return SimulatorConfig(
+        host=ns.host,
+        port=ns.port,
+        tensorpix_keys=tp_keys,
+        aihubmix_keys=ah_keys,
+        time_scale=ns.time_scale,
+        url_ttl_s=ns.url_ttl_s,
+        poll_after_ms=ns.poll_after_ms,
+        aihubmix_id_style=ns.aihubmix_id_style,
+        timeline=timeline,
+        faults=faults,
+        seed=ns.seed,
+        storage_secret=ns.storage_secret,
+        keep_alive_timeout_s=ns.keep_alive_timeout_s,
+        log_level=ns.log_level,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``vidjobs-simulator``."""
+    from airflow_provider_vidjobs.testing.simulator.server import READY_PREFIX, serve_forever
+    from airflow_provider_vidjobs.testing.simulator.state import SimState
+
+    ns = build_parser().parse_args(argv)
+    config = config_from_args(ns)
+    try:
+        SimState(config)  # validate timeline, faults and id style before binding
+    except ValueError as exc:
+        print(f"vidjobs-simulator: {exc}", file=sys.stderr)
+        return 2
+    if ns.cpu is not None and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {ns.cpu})
+
+    def ready(url: str) -> None:
+        print(f"{READY_PREFIX}{url}", flush=True)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        serve_forever(config, ready)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

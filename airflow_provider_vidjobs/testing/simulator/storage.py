@@ -1,0 +1,124 @@
+"""Assets that completed jobs serve, and the pre-signed URLs that TensorPix hands out.
+
+The small real assets ship as package data (``assets/``, made once with ffmpeg). A job may ask for a
+video of any size: the real MP4 followed by one ``free`` box of deterministic filler, so it stays a
+valid MP4 of the same duration, is streamed in chunks, and its sha256 is computable
+(``synthetic_video_sha256``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import hmac
+import json
+import struct
+from collections.abc import Iterator
+from importlib import resources
+
+CHUNK = 1 << 20
+_FILL_SEED = b"vidjobs-simulator-filler-v1"
+
+
+@dataclasses.dataclass(frozen=True)
+class Assets:
+    """The packaged sample files and the facts about the video."""
+
+    video: bytes
+    thumbnail_webp: bytes
+    thumbnail_jpg: bytes
+    spritesheet_jpg: bytes
+    width: int
+    height: int
+    n_frames: int
+    framerate: float
+    duration_s: float
+
+
+@functools.cache
+def assets() -> Assets:
+    """Load the packaged assets once."""
+    folder = resources.files("airflow_provider_vidjobs.testing.simulator").joinpath("assets")
+    manifest = json.loads(folder.joinpath("manifest.json").read_text("utf-8"))
+    facts = manifest["video"]
+    return Assets(
+        video=folder.joinpath("sample.mp4").read_bytes(),
+        thumbnail_webp=folder.joinpath("thumbnail.webp").read_bytes(),
+        thumbnail_jpg=folder.joinpath("thumbnail.jpg").read_bytes(),
+        spritesheet_jpg=folder.joinpath("spritesheet.jpg").read_bytes(),
+        width=int(facts["width"]),
+        height=int(facts["height"]),
+        n_frames=int(facts["n_frames"]),
+        framerate=float(facts["framerate"]),
+        duration_s=float(facts["duration_s"]),
+    )
+
+
+@functools.cache
+def _fill_block() -> bytes:
+    """1 MiB of deterministic filler, repeated to pad large videos."""
+    return hashlib.shake_256(_FILL_SEED).digest(CHUNK)
+
+
+def video_size(size: int | None) -> int:
+    """The byte size actually served for a requested ``asset_size_bytes`` (None: the real MP4)."""
+    return len(assets().video) if size is None else size
+
+
+def synthetic_video_chunks(size: int | None, chunk: int = CHUNK) -> Iterator[bytes]:
+    """The video bytes for ``asset_size_bytes=size``, in chunks.
+
+    ``None`` (or the real size) is the packaged MP4. A larger size is the MP4 plus one ``free`` box
+    (16-byte large-size header, then repeated filler) filling it up to exactly ``size`` bytes; a
+    smaller size is a prefix of the MP4.
+    """
+    base = assets().video
+    if size is None:
+        yield base
+        return
+    if size <= len(base) + 16:
+        padded = base + struct.pack(">I4sQ", 1, b"free", max(size - len(base), 16))
+        yield padded[:size]
+        return
+    yield base + struct.pack(">I4sQ", 1, b"free", size - len(base))
+    left = size - len(base) - 16
+    block = _fill_block()
+    if chunk != len(block):
+        block = (block * (chunk // len(block) + 1))[:chunk]
+    while left >= len(block):
+        yield block
+        left -= len(block)
+    if left:
+        yield block[:left]
+
+
+def synthetic_video_sha256(size: int | None) -> str:
+    """sha256 hex of the video served for ``asset_size_bytes=size`` (for tests and benchmarks)."""
+    digest = hashlib.sha256()
+    for piece in synthetic_video_chunks(size):
+        digest.update(piece)
+    return digest.hexdigest()
+
+
+class StorageSigner:
+    """HMAC-signs storage paths with an expiry, like an S3 pre-signed URL."""
+
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+
+    def signature(self, path: str, expires: int) -> str:
+        """Hex HMAC-SHA256 over the path and the expiry."""
+        return hmac.new(self._secret, f"{path}\n{expires}".encode(), hashlib.sha256).hexdigest()
+
+    def url(self, base_url: str, path: str, expires: int) -> str:
+        """Absolute pre-signed URL."""
+        return f"{base_url}{path}?expires={expires}&signature={self.signature(path, expires)}"
+
+    def valid(self, path: str, expires: str, signature: str) -> bool:
+        """True if ``signature`` was made by this signer for ``path`` and ``expires``."""
+        try:
+            exp = int(expires)
+        except ValueError:
+            return False
+        return hmac.compare_digest(self.signature(path, exp), signature)

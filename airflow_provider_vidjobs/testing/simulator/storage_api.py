@@ -1,0 +1,70 @@
+"""The pre-signed storage that TensorPix ``generated_video.file``/``thumbnail`` URLs point at.
+
+Like S3: the URL's signature is the only credential. An ``Authorization`` header is refused with 400
+(and counted as a leaked API key), a tampered signature or a past expiry gets 403, XML bodies.
+"""
+
+from __future__ import annotations
+
+from airflow_provider_vidjobs.testing.simulator import errors
+from airflow_provider_vidjobs.testing.simulator.http import Request, Response, StreamBody
+from airflow_provider_vidjobs.testing.simulator.jobs import COMPLETED
+from airflow_provider_vidjobs.testing.simulator.routing import Routed, fixed
+from airflow_provider_vidjobs.testing.simulator.state import SimState
+from airflow_provider_vidjobs.testing.simulator.storage import assets, synthetic_video_chunks, video_size
+
+API = "storage"
+EP_OBJECT = "GET /_storage/tensorpix/{job_id}/{file}"
+
+LEAK_MESSAGE = (
+    "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string "
+    "parameter or the Authorization header should be specified. [vidjobs-simulator: this request to a "
+    "pre-signed storage URL carried an Authorization header: the API key was sent to a storage URL "
+    "(a key leak). Download pre-signed URLs without credentials.]"
+)
+
+
+def route(state: SimState, req: Request) -> Routed:
+    """Match ``/_storage/tensorpix/{job_id}/{file}``; counts a key leak before anything else."""
+    segs = req.segments
+    if len(segs) == 4 and segs[1] == "tensorpix" and req.method in ("GET", "HEAD"):
+        job = state.jobs.get(segs[2])
+        if req.header(b"authorization") is not None:
+            state.stats.storage_auth_leaks += 1
+            leak = errors.s3_error(400, "InvalidArgument", LEAK_MESSAGE, ArgumentName="Authorization")
+            return Routed(API, EP_OBJECT, fixed(leak), None, segs[2], job)
+        return Routed(API, EP_OBJECT, get_object, None, segs[2], job)
+    return Routed(API, "unmatched", fixed(errors.s3_error(404, "NoSuchKey", "The specified key does not exist.")))
+
+
+async def get_object(state: SimState, req: Request, routed: Routed) -> Response:
+    """Check the signature and expiry, then serve the video or thumbnail bytes."""
+    query = req.query
+    expires, signature = query.get("expires"), query.get("signature")
+    if not expires or not signature:
+        return errors.s3_error(
+            403, "AccessDenied", "Query-string authentication requires the signature and expires parameters."
+        )
+    path = req.raw_path
+    if not state.signer.valid(path, expires, signature):
+        return errors.s3_error(
+            403,
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided. "
+            "Check your key and signing method.",
+        )
+    now = state.clock.now()
+    if now > int(expires):
+        return errors.s3_error(403, "AccessDenied", "Request has expired", Expires=expires, ServerTime=str(int(now)))
+    job = routed.job
+    if job is None or job.phase(now)[0] != COMPLETED:
+        return errors.s3_error(404, "NoSuchKey", "The specified key does not exist.")
+    name = req.segments[3]
+    if name == f"{job.video_id}.mp4":
+        size = job.timeline.asset_size_bytes
+        return Response(
+            200, stream=StreamBody(video_size(size), lambda: synthetic_video_chunks(size)), content_type=b"video/mp4"
+        )
+    if name == f"{job.video_id}.jpg":
+        return Response(200, body=assets().thumbnail_jpg, content_type=b"image/jpeg")
+    return errors.s3_error(404, "NoSuchKey", "The specified key does not exist.")
