@@ -9,6 +9,7 @@
     │   └── TransientAPIError          worth retrying: the same request may work later
     │       ├── RateLimitedError       429, with the server's ``retry_after`` when it sent one
     │       └── APIUnavailableError    408, 5xx, timeouts and connection errors
+    ├── DownloadError                  a file could not be downloaded whole (expired URL, cut short, wrong size)
     └── JobFailedError                 the job itself ended failed or cancelled (carries the job)
 
 Every message names the provider, the job id, the HTTP status, the vendor's message and request id
@@ -128,6 +129,18 @@ class RateLimitedError(TransientAPIError):
 
 class APIUnavailableError(TransientAPIError):
     """408, 5xx, a timeout or a connection error: the API could not answer now."""
+
+
+class DownloadError(VideoJobError):
+    """A job's file could not be downloaded whole; nothing is left under the destination name."""
+
+    def __init__(self, message: str, *, expired: bool = False, **fields: object) -> None:
+        #: True when storage refused a pre-signed URL (it expired): a fresh URL may work.
+        self.expired = expired
+        super().__init__(message, **fields)  # type: ignore[arg-type]
+
+    def _fields(self) -> dict[str, object]:
+        return {**super()._fields(), "expired": self.expired}
 
 
 class JobFailedError(VideoJobError):

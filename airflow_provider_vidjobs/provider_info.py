@@ -41,6 +41,11 @@ _EXTRA_FIELDS: dict[str, dict[str, Any]] = {
         "description": "Tries per request for 408/429/5xx and network errors (default 4).",
         "schema": {"type": ["integer", "null"], "default": 4},
     },
+    "web_url_template": {
+        "label": "Job web URL template",
+        "description": "Link shown on tasks, e.g. https://app.example.com/jobs/{job_id} (optional).",
+        "schema": {"type": ["string", "null"]},
+    },
 }
 
 
@@ -65,6 +70,9 @@ def _modules(kind: str) -> list[str]:
 #: Modules per role, listed as they are added.
 _MODULES: dict[str, list[str]] = {
     "hooks": ["tensorpix", "aihubmix"],
+    "operators": ["video_job", "aihubmix", "download"],
+    "sensors": ["video_job"],
+    "triggers": ["video_job"],
 }
 
 
@@ -87,4 +95,5 @@ def get_provider_info() -> dict[str, Any]:
     for kind, names in _MODULES.items():
         if names:
             info[kind] = [{"integration-name": "Video jobs", "python-modules": _modules(kind)}]
+    info["extra-links"] = ["airflow_provider_vidjobs.links.VideoJobLink"]
     return info

@@ -6,11 +6,14 @@ gateway works by changing the connection host (with or without a trailing ``/v1`
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from airflow_provider_vidjobs.hooks.base import VideoJobHook, path_segment
+from airflow_provider_vidjobs.exceptions import DownloadError
+from airflow_provider_vidjobs.hooks.base import AssetSource, VideoJobHook, path_segment
 from airflow_provider_vidjobs.hooks.registry import HOOKS
 from airflow_provider_vidjobs.hooks.settings import ConnectionSettings
 from airflow_provider_vidjobs.models import GeneratedVideo, JobError, JobKind, JobStatus, VideoJob
@@ -151,3 +154,76 @@ class AIHubMixHook(VideoJobHook):
     def parse_job(self, payload: Any, job_id: str) -> VideoJob:
         base = self._settings.base_url if self._settings else self.default_base_url
         return normalize(OpenAIVideo.model_validate(payload), self.status_mapper, base + self.videos_path())
+
+    # ----- beyond reading: create and download ----------------------------------------------------
+
+    def create_video(
+        self,
+        *,
+        prompt: str,
+        model: str | None = None,
+        seconds: str | int | float | None = None,
+        size: str | None = None,
+        input_reference: InputReference | None = None,
+        extra_params: Mapping[str, Any] | None = None,
+    ) -> VideoJob:
+        """``POST /v1/videos``: multipart when an image file goes with it (as OpenAI's SDK sends), else JSON.
+
+        Not retried on 5xx or timeouts: the job may already exist, and a second one would be paid for.
+        """
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise ValueError("A video needs a non-empty prompt.")
+        _ = self.settings
+        fields: dict[str, Any] = {"prompt": prompt, **dict(extra_params or {})}
+        for key, value in (("model", model), ("seconds", seconds), ("size", size)):
+            if value is not None:
+                fields[key] = str(value) if key == "seconds" else value
+        if input_reference is not None and input_reference.content is not None:
+            form = {k: v if isinstance(v, str) else json.dumps(v) for k, v in fields.items()}
+            files = {
+                "input_reference": (
+                    input_reference.filename,
+                    input_reference.content,
+                    input_reference.content_type,
+                )
+            }
+            reply = self.request("POST", self.videos_path(), data=form, files=files, idempotent=False)
+        else:
+            if input_reference is not None:
+                fields["input_reference"] = input_reference.as_json()
+            reply = self.request("POST", self.videos_path(), json=fields, idempotent=False)
+        job_id = reply.payload.get("id") if isinstance(reply.payload, dict) else None
+        return self.to_job(reply.payload, str(job_id or "(new video)"))
+
+    def asset_source(self, job_id: str, variant: str = "video") -> AssetSource:
+        """The API's own content route (``/v1/videos/{id}/content?variant=...``), which needs the key."""
+        if variant not in ("video", "thumbnail", "spritesheet"):
+            raise ValueError(f"aihubmix has no asset variant {variant!r}; use video, thumbnail or spritesheet")
+        job = self.get_job(job_id)
+        if job.status is not JobStatus.SUCCEEDED:
+            raise DownloadError(
+                f"has no {variant} to download (status {job.status.value})",
+                provider=self.provider,
+                job_id=job.job_id,
+                hint="Wait for the job to succeed before downloading",
+            )
+        url = f"{self.settings.base_url}{self.videos_path()}/{path_segment(job.job_id)}/content?variant={variant}"
+        return AssetSource(url=url, send_key=True, job=job)
+
+
+@dataclass(frozen=True)
+class InputReference:
+    """An image to animate: file bytes (sent as multipart), or an ``image_url`` / ``file_id`` (sent as JSON)."""
+
+    content: bytes | None = None
+    filename: str = "input.png"
+    content_type: str = "application/octet-stream"
+    image_url: str | None = None
+    file_id: str | None = None
+
+    def as_json(self) -> dict[str, str]:
+        if self.image_url:
+            return {"image_url": self.image_url}
+        if self.file_id:
+            return {"file_id": self.file_id}
+        raise ValueError("An input reference needs file content, an image_url or a file_id.")

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Generator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Generator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
@@ -22,8 +22,10 @@ from pydantic import ValidationError
 
 from airflow_provider_vidjobs.exceptions import (
     AuthenticationError,
+    DownloadError,
     InvalidResponseError,
     JobNotFoundError,
+    RateLimitedError,
     TransientAPIError,
     VideoAPIError,
 )
@@ -56,6 +58,31 @@ class JobPoll:
 
     job: VideoJob
     poll_after: float | None = None
+
+
+@dataclass(frozen=True)
+class AssetSource:
+    """A downloadable file of a job: its URL, whether the API key goes with it, its size if known."""
+
+    url: str
+    send_key: bool
+    expected_size: int | None = None
+    job: VideoJob | None = None
+
+
+def _asset_error(response: httpx.Response, provider: str, source: AssetSource) -> DownloadError:
+    status = response.status_code
+    message, _ = responses.vendor_message(response.content)
+    expired = status in (401, 403) and not source.send_key
+    return DownloadError(
+        "the file URL has expired or was refused" if expired else "the file could not be downloaded",
+        provider=provider,
+        job_id=source.job.job_id if source.job else None,
+        http_status=status,
+        vendor_message=message,
+        expired=expired,
+        hint="A fresh URL is fetched and the download retried once" if expired else None,
+    )
 
 
 class _ApiKeyAuth(httpx.Auth):
@@ -109,6 +136,7 @@ class VideoJobHook(BaseHook):
         self._retry_override = retry_policy
         self._settings: ConnectionSettings | None = None
         self._sync_client: httpx.Client | None = None
+        self._storage_client: httpx.Client | None = None
         self._session: clients.SharedClient | None = None
         self._auth_cache: tuple[ConnectionSettings, _ApiKeyAuth] | None = None
 
@@ -137,8 +165,9 @@ class VideoJobHook(BaseHook):
         raise NotImplementedError
 
     def job_web_url(self, job_id: str) -> str | None:
-        """A link to the job in the vendor's web app, where one is known."""
-        return None
+        """A link to the job in the vendor's web app, from the connection's ``web_url_template``."""
+        template = self.settings.web_url_template
+        return template.replace("{job_id}", path_segment(job_id)) if template else None
 
     # ----- connection --------------------------------------------------------------------------
 
@@ -195,9 +224,10 @@ class VideoJobHook(BaseHook):
         return self._sync_client
 
     def close(self) -> None:
-        if self._sync_client is not None:
-            self._sync_client.close()
-            self._sync_client = None
+        for client in (self._sync_client, self._storage_client):
+            if client is not None:
+                client.close()
+        self._sync_client = self._storage_client = None
 
     # ----- jobs --------------------------------------------------------------------------------
 
@@ -243,8 +273,15 @@ class VideoJobHook(BaseHook):
 
     # ----- HTTP --------------------------------------------------------------------------------
 
-    def request(self, method: str, path: str, *, job_id: str | None = None, **kwargs: Any) -> Reply:
-        """Send one API request (blocking), retrying transient failures per the policy."""
+    def request(
+        self, method: str, path: str, *, job_id: str | None = None, idempotent: bool = True, **kwargs: Any
+    ) -> Reply:
+        """Send one API request (blocking), retrying transient failures per the policy.
+
+        A non-idempotent request (creating a job) is retried only when the server cannot have acted
+        on it: a 429, or a connection that was never made. A 5xx or timeout might have created a job
+        already, and a second one would be paid for twice.
+        """
         settings = self.settings
         client = self.get_conn()
         policy = settings.retry
@@ -257,7 +294,11 @@ class VideoJobHook(BaseHook):
                 failure: VideoAPIError = responses.error_for_transport(
                     error, provider=self.provider, job_id=job_id, base_url=settings.base_url
                 )
+                if not idempotent and not isinstance(error, httpx.ConnectError | httpx.ConnectTimeout):
+                    raise failure from None
             except TransientAPIError as error:
+                if not idempotent and not isinstance(error, RateLimitedError):
+                    raise
                 failure = error
             if attempt == policy.max_attempts:
                 raise failure
@@ -321,6 +362,48 @@ class VideoJobHook(BaseHook):
                 yield self
             finally:
                 self._session = None
+
+    # ----- assets (downloads) ---------------------------------------------------------------------
+
+    def asset_source(self, job_id: str, variant: str = "video") -> AssetSource:
+        """Where to download a finished job's file from, with a fresh URL (pre-signed ones expire)."""
+        job = self.get_job(job_id)
+        video = job.video
+        url = None if video is None else (video.thumbnail_url if variant == "thumbnail" else video.url)
+        if variant not in ("video", "thumbnail"):
+            raise ValueError(f"{self.provider} has no asset variant {variant!r}; use 'video' or 'thumbnail'")
+        if not url:
+            raise DownloadError(
+                f"has no {variant} to download (status {job.status.value})",
+                provider=self.provider,
+                job_id=job.job_id,
+                hint="Wait for the job to succeed before downloading",
+            )
+        size = video.size_bytes if video is not None and variant == "video" else None
+        return AssetSource(url=url, send_key=False, expected_size=size, job=job)
+
+    @contextmanager
+    def open_asset(self, source: AssetSource) -> Iterator[httpx.Response]:
+        """Stream an asset. The key goes only to the API's own content route, never to storage URLs."""
+        if source.send_key:
+            client = self.get_conn()
+        else:
+            if self._storage_client is None:
+                self._storage_client = clients.build_storage_client(self.settings)
+            client = self._storage_client
+        try:
+            with client.stream("GET", source.url, follow_redirects=True) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise _asset_error(response, self.provider, source)
+                yield response
+        except httpx.HTTPError as error:
+            raise DownloadError(
+                f"the download was cut short or could not start ({type(error).__name__}: {error})",
+                provider=self.provider,
+                job_id=source.job.job_id if source.job else None,
+                hint="Retry the task; nothing was left under the destination name",
+            ) from None
 
     # ----- Airflow UI ----------------------------------------------------------------------------
 

@@ -66,6 +66,18 @@ def build_sync_client(settings: ConnectionSettings) -> httpx.Client:
     )
 
 
+def build_storage_client(settings: ConnectionSettings) -> httpx.Client:
+    """A client for pre-signed storage URLs: same TLS and proxy settings, and no key, ever."""
+    return httpx.Client(
+        headers={"User-Agent": USER_AGENT},
+        timeout=_timeout(settings),
+        verify=tls_context(settings.verify, settings.ca_bundle),
+        proxy=settings.proxy.reveal() if settings.proxy else None,
+        follow_redirects=True,
+        trust_env=False,
+    )
+
+
 def build_async_client(settings: ConnectionSettings, verify: ssl.SSLContext | bool) -> httpx.AsyncClient:
     """An async client for one connection, with a bounded pool and keep-alive."""
     return httpx.AsyncClient(

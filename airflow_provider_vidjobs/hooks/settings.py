@@ -14,7 +14,7 @@ DEFAULT_TIMEOUT = 30.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
 
 #: Connection extra keys this provider reads (documented in the README).
-EXTRA_FIELDS = ("timeout", "connect_timeout", "verify", "ca_bundle", "proxy", "max_attempts")
+EXTRA_FIELDS = ("timeout", "connect_timeout", "verify", "ca_bundle", "proxy", "max_attempts", "web_url_template")
 
 
 class Secret:
@@ -56,6 +56,8 @@ class ConnectionSettings:
     ca_bundle: str | None = None
     proxy: Secret | None = field(default=None, repr=False)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    #: Link to a job in the vendor's web app, e.g. ``https://app.example.com/jobs/{job_id}``.
+    web_url_template: str | None = None
 
     def fingerprint(self) -> str:
         """A stable id of everything that shapes an HTTP client, so clients are shared only when identical."""
@@ -173,4 +175,16 @@ def settings_from_connection(
         ca_bundle=str(ca_bundle) if ca_bundle else None,
         proxy=Secret(str(proxy)) if proxy else None,
         retry=retry,
+        web_url_template=_web_url_template(extra.get("web_url_template")),
     )
+
+
+def _web_url_template(value: Any) -> str | None:
+    if not value:
+        return None
+    template = str(value).strip()
+    if "{job_id}" not in template or not template.startswith(("https://", "http://")):
+        raise ValueError(
+            f"Connection extra 'web_url_template' must be an http(s) URL containing {{job_id}}, not {template!r}"
+        )
+    return template

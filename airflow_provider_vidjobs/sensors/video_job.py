@@ -1,0 +1,127 @@
+"""Wait for a video job to finish and push its normalized metadata (XCom ``return_value``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.sdk import AirflowSensorTimeout, BaseSensorOperator, PokeReturnValue, conf
+
+from airflow_provider_vidjobs.exceptions import JobFailedError, TransientAPIError
+from airflow_provider_vidjobs.links import VideoJobLink, push_job_link
+from airflow_provider_vidjobs.models import JobStatus
+from airflow_provider_vidjobs.polling import PollPolicy
+from airflow_provider_vidjobs.waiting import build_trigger, job_from_event, make_hook, result_of
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context
+
+    from airflow_provider_vidjobs.hooks.base import VideoJobHook
+
+
+class VideoJobSensor(BaseSensorOperator):
+    """Waits until a TensorPix or AIHubMix job ends; returns its :class:`VideoJob` as a JSON dict.
+
+    :param job_id: the job's id (templated; an upstream ``VideoJob`` XCom dict works too).
+    :param conn_id: a ``tensorpix`` or ``aihubmix`` connection; the API is taken from its type.
+    :param provider: the API, when ``conn_id`` is not given or is not of a video type.
+    :param poll_interval: seconds between checks (the shortest interval when adaptive polling is on).
+    :param max_poll_interval: longest wait between checks of a deferred wait.
+    :param adaptive_polling: in deferrable mode, estimate time left from progress and poll less.
+    :param failure_budget: seconds of consecutive API failures (429, 5xx, timeouts) a deferred wait sits out.
+    :param status_overrides: vendor status -> ``queued``/``running``/``succeeded``/``failed``/``cancelled``.
+    :param deferrable: wait in the triggerer, freeing the worker slot (default from
+        ``[operators] default_deferrable``).
+
+    A job that fails raises :class:`JobFailedError` with the vendor's code and message; a wait longer than
+    ``timeout`` raises ``AirflowSensorTimeout`` (or skips the task with ``soft_fail=True``).
+    """
+
+    template_fields: Sequence[str] = ("job_id", "conn_id", "provider", "status_overrides")
+    ui_color = "#e8dcf7"
+    operator_extra_links = (VideoJobLink(),)
+
+    def __init__(
+        self,
+        *,
+        job_id: str,
+        conn_id: str | None = None,
+        provider: str | None = None,
+        poll_interval: float = 10.0,
+        max_poll_interval: float = 60.0,
+        adaptive_polling: bool = True,
+        failure_budget: float = 600.0,
+        status_overrides: Mapping[str, str] | None = None,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("poke_interval", poll_interval)
+        super().__init__(**kwargs)
+        self.job_id = job_id
+        self.conn_id = conn_id
+        self.provider = provider
+        self.poll_policy = PollPolicy(
+            min_interval=poll_interval,
+            max_interval=max(max_poll_interval, poll_interval),
+            adaptive=adaptive_polling,
+            failure_budget=failure_budget,
+        )
+        self.status_overrides = dict(status_overrides or {})
+        self.deferrable = deferrable
+        self._hook: VideoJobHook | None = None
+
+    @property
+    def hook(self) -> VideoJobHook:
+        if self._hook is None:
+            self._hook = make_hook(self.provider, self.conn_id, self.status_overrides)
+        return self._hook
+
+    def execute(self, context: Context) -> Any:
+        push_job_link(context, self.hook, self.job_id)
+        if not self.deferrable:
+            return super().execute(context)
+        # Check once first: a job that already ended never defers (and dodges a fast-trigger race).
+        job = self.hook.get_job(self.job_id)
+        self.log.info("%s", job.summary())
+        if job.is_terminal:
+            return result_of(job)
+        self.defer(
+            trigger=build_trigger(
+                self.hook,
+                job.job_id,
+                poll_policy=self.poll_policy,
+                timeout=float(self.timeout) if self.timeout is not None else None,
+                status_overrides=self.status_overrides,
+            ),
+            method_name="execute_complete",
+        )
+
+    def poke(self, context: Context) -> PokeReturnValue:
+        try:
+            job = self.hook.get_job(self.job_id)
+        except TransientAPIError as error:
+            self.log.warning("%s; will check again in %s s", error, self.poke_interval)
+            return PokeReturnValue(is_done=False)
+        self.log.info("%s", job.summary())
+        if job.status is JobStatus.SUCCEEDED:
+            return PokeReturnValue(is_done=True, xcom_value=job.to_xcom())
+        if job.is_terminal:
+            raise JobFailedError(job)
+        return PokeReturnValue(is_done=False)
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Resume after the trigger fired: validate the event, then return the job or raise."""
+        job_id = self.hook.validate_job_id(self.job_id)
+        try:
+            job = job_from_event(event, job_id=job_id, on_timeout=AirflowSensorTimeout)
+        except AirflowSensorTimeout:
+            if self.soft_fail:
+                from airflow.providers.common.compat.sdk import AirflowSkipException
+
+                raise AirflowSkipException(f"{self.hook.provider} job {job_id} did not finish in time") from None
+            raise
+        self.log.info("%s", job.summary())
+        return result_of(job)
+
+
+__all__ = ["JobFailedError", "VideoJobSensor"]

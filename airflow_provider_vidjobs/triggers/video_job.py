@@ -1,0 +1,197 @@
+"""The deferred wait: polls one job in the triggerer until it ends, then fires exactly one event.
+
+Path of one poll: :class:`VideoJobTrigger` -> hook (shared pooled client) -> wire model ->
+:class:`VideoJob` -> event -> the operator's ``execute_complete`` -> XCom.
+
+The event is a JSON-native dict (see :func:`make_event`). The trigger's kwargs hold only ids,
+timing and mapping overrides: never a key (the triggerer stores them as plain JSON).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, Literal
+
+from airflow.providers.common.compat.sdk import AirflowNotFoundException
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_vidjobs.exceptions import TransientAPIError, VideoJobError
+from airflow_provider_vidjobs.hooks.registry import hook_class
+from airflow_provider_vidjobs.models import JobStatus, VideoJob
+from airflow_provider_vidjobs.polling import PollPlanner, PollPolicy
+from airflow_provider_vidjobs.retry import NO_RETRY
+
+Outcome = Literal["succeeded", "failed", "cancelled", "timeout", "error"]
+OUTCOMES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled", "timeout", "error"})
+_OUTCOME_OF = {JobStatus.SUCCEEDED: "succeeded", JobStatus.FAILED: "failed", JobStatus.CANCELLED: "cancelled"}
+
+
+def make_event(
+    outcome: Outcome,
+    *,
+    provider: str,
+    job_id: str,
+    message: str,
+    job: VideoJob | None = None,
+    error_type: str | None = None,
+) -> dict[str, Any]:
+    """The one event shape every wait ends with (validated again by ``execute_complete``)."""
+    return {
+        "outcome": outcome,
+        "provider": provider,
+        "job_id": job_id,
+        "job": job.to_xcom() if job is not None else None,
+        "message": message,
+        "error_type": error_type,
+    }
+
+
+def describe_progress(job: VideoJob, eta: float | None) -> str:
+    """``job <id>: running 45%, about 30 s left``: the line users see in the task log."""
+    text = f"{job.provider} job {job.job_id}: {job.status.value}"
+    if job.progress is not None:
+        text += f" {job.progress:.0f}%"
+    if job.vendor_status and job.vendor_status.lower() != job.status.value:
+        text += f" (API status {job.vendor_status!r})"
+    if eta is not None and not job.is_terminal:
+        text += f", about {eta:.0f} s left"
+    return text
+
+
+class VideoJobTrigger(BaseTrigger):
+    """Waits for one video job to end, polling through the API's hook.
+
+    :param provider: connection type of the API (``tensorpix``, ``aihubmix``).
+    :param conn_id: Airflow connection holding the base URL and key (looked up in the triggerer).
+    :param job_id: the job to wait for.
+    :param poll_policy: :class:`PollPolicy` as a dict; defaults documented there.
+    :param deadline: Unix time after which the wait ends with outcome ``timeout``.
+    :param status_overrides: vendor status -> ``JobStatus`` value, on top of the built-in mapping.
+    :param first_poll_delay: seconds before the first poll (the operator just checked the job).
+    """
+
+    def __init__(
+        self,
+        *,
+        provider: str,
+        conn_id: str,
+        job_id: str,
+        poll_policy: Mapping[str, Any] | None = None,
+        deadline: float | None = None,
+        status_overrides: Mapping[str, str] | None = None,
+        first_poll_delay: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.provider = provider
+        self.conn_id = conn_id
+        self.job_id = job_id
+        self.poll_policy = PollPolicy.from_dict(poll_policy)
+        self.deadline = deadline
+        self.status_overrides = dict(status_overrides or {})
+        self.first_poll_delay = first_poll_delay
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "provider": self.provider,
+                "conn_id": self.conn_id,
+                "job_id": self.job_id,
+                "poll_policy": self.poll_policy.to_dict(),
+                "deadline": self.deadline,
+                "status_overrides": self.status_overrides,
+                "first_poll_delay": self.first_poll_delay,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        event = await self.wait()
+        yield TriggerEvent(event)
+
+    async def wait(self) -> dict[str, Any]:
+        """Poll until the job ends, the deadline passes or a permanent error occurs; return the event."""
+        try:
+            hook = hook_class(self.provider)(
+                self.conn_id, status_overrides=self.status_overrides, retry_policy=NO_RETRY
+            )
+            async with hook.async_session():
+                return await self._poll_until_done(hook)
+        except asyncio.CancelledError:
+            # Task cleared, triggerer stopping, or trigger moved: the session above closed the client.
+            self.log.debug("wait for %s job %s cancelled", self.provider, self.job_id)
+            raise
+        except AirflowNotFoundException as error:
+            message = (
+                f"{self.provider} job {self.job_id}: connection {self.conn_id!r} was not found by the triggerer "
+                f"({error}). Define it in the metadata DB or in the triggerer's own environment (AIRFLOW_CONN_*)."
+            )
+            self.log.error("%s", message)
+            return self._event("error", message, error_type="ConnectionNotFound")
+        except (VideoJobError, ValueError) as error:
+            self.log.error("%s", error)
+            return self._event("error", str(error), error_type=type(error).__name__)
+
+    async def _poll_until_done(self, hook: Any) -> dict[str, Any]:
+        planner = PollPlanner(self.poll_policy)
+        last_seen: tuple[JobStatus, float | None] | None = None
+        job: VideoJob | None = None
+        delay = self.first_poll_delay
+        while True:
+            if self.deadline is not None:
+                delay = min(delay, max(0.0, self.deadline - time.time()))
+            if delay > 0:
+                await asyncio.sleep(delay)
+            try:
+                poll = await hook.apoll_job(self.job_id)
+            except TransientAPIError as error:
+                now = time.time()
+                if planner.failures == 0:
+                    self.log.warning(
+                        "%s; will keep trying for up to %.0f s of consecutive failures",
+                        error,
+                        self.poll_policy.failure_budget,
+                    )
+                retry_in = planner.failure(now, error.retry_after)
+                if self._past_deadline(now):
+                    return self._timeout(job)
+                if retry_in is None:
+                    message = (
+                        f"{self.provider} job {self.job_id}: gave up after {planner.failures} failed polls over "
+                        f"{self.poll_policy.failure_budget:.0f} s; last error: {error}"
+                    )
+                    return self._event("error", message, job=job, error_type=type(error).__name__)
+                delay = retry_in
+                continue
+            if planner.failures:
+                self.log.info(
+                    "%s job %s: API answering again after %d failed polls", self.provider, self.job_id, planner.failures
+                )
+            job = poll.job
+            planner.observe(job, time.time())
+            if (job.status, job.progress) != last_seen:
+                last_seen = (job.status, job.progress)
+                self.log.info("%s", describe_progress(job, planner.eta()))
+            if job.is_terminal:
+                outcome = _OUTCOME_OF[job.status]
+                return self._event(outcome, job.summary(), job=job)  # type: ignore[arg-type]
+            if self._past_deadline(time.time()):
+                return self._timeout(job)
+            delay = planner.next_delay(poll.poll_after)
+
+    def _past_deadline(self, when: float) -> bool:
+        return self.deadline is not None and when >= self.deadline
+
+    def _timeout(self, job: VideoJob | None) -> dict[str, Any]:
+        state = f"; last seen {job.status.value}" if job is not None else ""
+        message = f"{self.provider} job {self.job_id}: not finished by the task's deadline{state}"
+        self.log.info("%s", message)
+        return self._event("timeout", message, job=job)
+
+    def _event(
+        self, outcome: Outcome, message: str, *, job: VideoJob | None = None, error_type: str | None = None
+    ) -> dict[str, Any]:
+        return make_event(
+            outcome, provider=self.provider, job_id=self.job_id, message=message, job=job, error_type=error_type
+        )

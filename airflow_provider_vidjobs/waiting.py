@@ -1,0 +1,125 @@
+"""Waiting for a job from a task: shared by the sensor and the operators that wait, so they behave alike.
+
+A task checks the job once; if it has not ended, it defers to :class:`VideoJobTrigger` and resumes in
+``execute_complete``, where :func:`job_from_event` validates the event before anything trusts it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from airflow.providers.common.compat.sdk import BaseHook
+
+from airflow_provider_vidjobs import exceptions
+from airflow_provider_vidjobs.hooks.registry import HOOKS, hook_class
+from airflow_provider_vidjobs.models import JobStatus, VideoJob
+from airflow_provider_vidjobs.polling import PollPolicy
+
+if TYPE_CHECKING:
+    from airflow_provider_vidjobs.hooks.base import VideoJobHook
+    from airflow_provider_vidjobs.triggers.video_job import VideoJobTrigger
+
+
+def default_conn_id(provider: str | None, conn_id: str | None) -> str:
+    """The connection to use: the one given, or the provider's default connection."""
+    if conn_id:
+        return conn_id
+    if provider:
+        return hook_class(provider).default_conn_name
+    raise ValueError("Give conn_id (a tensorpix or aihubmix connection) or provider ('tensorpix', 'aihubmix').")
+
+
+def resolve_provider(conn_id: str, provider: str | None) -> str:
+    """The API behind a connection: ``provider`` if given, else the connection's type."""
+    if provider:
+        if provider not in HOOKS:
+            raise ValueError(f"provider={provider!r} is not supported; use one of: {', '.join(sorted(HOOKS))}")
+        return provider
+    conn_type = BaseHook.get_connection(conn_id).conn_type
+    if conn_type not in HOOKS:
+        raise ValueError(
+            f"Connection {conn_id!r} has type {conn_type!r}, which is not a video API. Create it with "
+            f"conn_type one of {', '.join(sorted(HOOKS))}, or pass provider= to the task."
+        )
+    return str(conn_type)
+
+
+def make_hook(
+    provider: str | None, conn_id: str | None, status_overrides: Mapping[str, str] | None = None
+) -> VideoJobHook:
+    """The hook for a task's connection (provider from the connection's type when not given)."""
+    conn = default_conn_id(provider, conn_id)
+    return hook_class(resolve_provider(conn, provider))(conn, status_overrides=status_overrides)
+
+
+def build_trigger(
+    hook: VideoJobHook,
+    job_id: str,
+    *,
+    poll_policy: PollPolicy,
+    timeout: float | None,
+    status_overrides: Mapping[str, str] | None,
+) -> VideoJobTrigger:
+    """The trigger that continues this wait in the triggerer."""
+    from airflow_provider_vidjobs.triggers.video_job import VideoJobTrigger
+
+    return VideoJobTrigger(
+        provider=hook.provider,
+        conn_id=hook.conn_id,
+        job_id=job_id,
+        poll_policy=poll_policy.to_dict(),
+        deadline=time.time() + timeout if timeout is not None else None,
+        status_overrides=dict(status_overrides or {}),
+        first_poll_delay=poll_policy.min_interval,
+    )
+
+
+def result_of(job: VideoJob) -> dict[str, Any]:
+    """The XCom of a finished job, or :class:`JobFailedError` if it did not succeed."""
+    if job.status is JobStatus.SUCCEEDED:
+        return job.to_xcom()
+    raise exceptions.JobFailedError(job)
+
+
+def _error_class(name: object) -> type[exceptions.VideoJobError]:
+    candidate = getattr(exceptions, str(name), None)
+    if (
+        isinstance(candidate, type)
+        and issubclass(candidate, exceptions.VideoJobError)
+        and candidate is not exceptions.JobFailedError
+    ):
+        return candidate
+    return exceptions.VideoJobError
+
+
+def job_from_event(event: Any, *, job_id: str, on_timeout: type[BaseException]) -> VideoJob:
+    """Validate a trigger event for ``job_id`` and return the finished job, raising what the outcome means."""
+    from airflow_provider_vidjobs.triggers.video_job import OUTCOMES
+
+    if not isinstance(event, Mapping) or event.get("outcome") not in OUTCOMES:
+        raise exceptions.VideoJobError(
+            f"the trigger returned an unexpected event {event!r:.300}",
+            job_id=job_id,
+            hint="Upgrade airflow-provider-vidjobs to the same version on the workers and the triggerer",
+        )
+    if event.get("job_id") != job_id:
+        raise exceptions.VideoJobError(
+            f"the trigger's event is for job {event.get('job_id')!r}, not this task's job",
+            job_id=job_id,
+            hint="Clear the task to wait again",
+        )
+    outcome, message = event["outcome"], str(event.get("message") or "")
+    job = VideoJob.from_xcom(event["job"]) if event.get("job") else None
+    if outcome == "error":
+        raise _error_class(event.get("error_type"))(message, job_id=None)
+    if outcome == "timeout":
+        raise on_timeout(message)
+    if job is None:
+        _missing_job(outcome, job_id)
+    return job
+
+
+def _missing_job(outcome: str, job_id: str) -> NoReturn:
+    raise exceptions.VideoJobError(f"the trigger reported {outcome!r} without the job's data", job_id=job_id)
