@@ -234,6 +234,7 @@ def _create(state: SimState, data: dict[str, Any]) -> Job:
     job_id = data.pop("id", None)
     id_style = data.pop("id_style", None)
     raw_faults = data.pop("faults", None)
+    data.setdefault("prompt", "a simulated video")
     if job_id is not None and (not isinstance(job_id, str) or not job_id):
         raise _fail(400, "id must be a non-empty string")
     if job_id is not None and state.jobs.get(job_id) is not None:

@@ -56,12 +56,13 @@ async def abort_connection(transport: asyncio.BaseTransport, *, rst: bool = True
     """Drop a connection: after a short pause (so the partial body reaches the peer), either a TCP
     reset (SO_LINGER 0 then abort) or a plain close (FIN)."""
     await asyncio.sleep(settle_s)
-    if rst and isinstance(transport, asyncio.Transport):
+    abort = getattr(transport, "abort", None)  # uvloop's transports are not asyncio.Transport subclasses
+    if rst and abort is not None:
         sock = transport.get_extra_info("socket")
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        transport.abort()
+        abort()
     else:
         transport.close()
     await asyncio.sleep(0)

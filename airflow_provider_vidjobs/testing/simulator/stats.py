@@ -93,11 +93,12 @@ class ConnTracker:
             self.api_accepted += 1
 
     def reset_counters(self) -> None:
-        """Zero the accepted counters (open connections stay open and are not re-counted)."""
+        """Zero the counters (open connections stay open; they count again once they carry a request)."""
         self.accepted = 0
         self.api_accepted = 0
         for rec in self.open.values():
             rec.requests = 0
+            rec.api = False  # api_open then counts connections used since this reset
 
     def view(self) -> dict[str, int]:
         """JSON-ready view."""
