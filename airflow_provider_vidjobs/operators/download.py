@@ -187,16 +187,25 @@ def _path(raw: str, conn_id: str | None) -> Any:
         return UPath(raw)
 
 
+def _is_local(path: Any) -> bool:
+    """A plain filesystem path (object-storage paths carry an fsspec ``fs``; UPath may subclass Path)."""
+    return isinstance(path, Path) and not hasattr(path, "fs")
+
+
 @contextmanager
 def _atomic_writer(target: Any) -> Iterator[IO[bytes]]:
-    """Write to ``<name>.part-<random>`` beside the target; rename over it only if the block succeeds."""
+    """Write to ``.<name>.part-<random>`` beside the target; rename over it only if the block succeeds."""
     temp = target.with_name(f".{target.name}.part-{uuid.uuid4().hex[:8]}")
-    with suppress(NotImplementedError, OSError) if not isinstance(target, Path) else nullcontext():
+    local = _is_local(target)
+    with nullcontext() if local else suppress(NotImplementedError, OSError):
         target.parent.mkdir(parents=True, exist_ok=True)  # object stores may have no real folders
     try:
         with temp.open("wb") as sink:
             yield sink
-        temp.replace(target) if isinstance(target, Path) else temp.rename(target)
+        if local:
+            temp.replace(target)
+        else:
+            temp.rename(target)
     except BaseException:
         with suppress(FileNotFoundError, OSError):
             temp.unlink()
