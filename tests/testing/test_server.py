@@ -7,6 +7,7 @@ import json
 import signal
 import subprocess
 import sys
+from importlib.metadata import entry_points
 
 import httpx
 import pytest
@@ -40,6 +41,13 @@ def test_cli_prints_url_and_stops_on_signal(sig: signal.Signals) -> None:
         proc.send_signal(sig)
         code = proc.wait(10)
     assert code in (0, -sig)
+
+
+def test_console_script_and_pytest_plugin_are_registered() -> None:
+    scripts = {ep.name: ep.value for ep in entry_points(group="console_scripts")}
+    assert scripts["vidjobs-simulator"] == "airflow_provider_vidjobs.testing.simulator.cli:main"
+    plugins = {ep.name: ep.value for ep in entry_points(group="pytest11")}
+    assert plugins["vidjobs_simulator"] == "airflow_provider_vidjobs.testing.pytest_plugin"
 
 
 def test_cli_rejects_bad_fault() -> None:
