@@ -7,8 +7,9 @@ import struct
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
 
-from airflow_provider_vidjobs.testing.simulator import SimulatorHandle, synthetic_video_sha256
+from airflow_provider_vidjobs.testing.simulator import SimulatorHandle, synthetic_video_chunks, synthetic_video_sha256
 
 from .conftest import ah_auth, ah_video_path, tp_auth, tp_job_path
 
@@ -111,3 +112,31 @@ def test_large_synthetic_asset_streams_with_exact_size_and_hash(sim: SimulatorHa
     kinds = [k for k, _ in _top_level_boxes(content.content)]
     assert kinds[-1] == b"free"
     assert b"moov" in kinds
+
+
+def test_range_requests_resume_a_cut_download(sim: SimulatorHandle, http: httpx.Client) -> None:
+    size = 3 * 1024 * 1024 + 7
+    body = _done_job(sim, http, asset_size_bytes=size)
+    url = body["generated_video"]["file"]  # type: ignore[index]
+    sim.control.add_job_faults(str(body["id"]), {"kind": "reset", "reset_after_bytes": 1_500_000, "count": 1})
+    received = b""
+    with (  # noqa: PT012 - the cut comes mid-stream, after some chunks arrived
+        pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)),
+        httpx.stream("GET", url, trust_env=False) as resp,
+    ):
+        assert resp.headers["accept-ranges"] == "bytes"
+        for chunk in resp.iter_raw():
+            received += chunk
+    assert 0 < len(received) <= 1_500_000
+    rest = httpx.get(url, headers={"Range": f"bytes={len(received)}-"}, trust_env=False)
+    assert rest.status_code == 206
+    assert rest.headers["content-range"] == f"bytes {len(received)}-{size - 1}/{size}"
+    assert hashlib.sha256(received + rest.content).hexdigest() == synthetic_video_sha256(size)
+    middle = httpx.get(url, headers={"Range": "bytes=10-19"}, trust_env=False)
+    assert middle.status_code == 206
+    assert middle.content == b"".join(synthetic_video_chunks(size))[10:20]
+    tail = httpx.get(url, headers={"Range": "bytes=-5"}, trust_env=False)
+    assert tail.content == b"".join(synthetic_video_chunks(size))[-5:]
+    beyond = httpx.get(url, headers={"Range": f"bytes={size}-"}, trust_env=False)
+    assert beyond.status_code == 416
+    assert beyond.headers["content-range"] == f"bytes */{size}"

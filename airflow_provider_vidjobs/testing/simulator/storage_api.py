@@ -2,9 +2,12 @@
 
 Like S3: the URL's signature is the only credential. An ``Authorization`` header is refused with 400
 (and counted as a leaked API key), a tampered signature or a past expiry gets 403, XML bodies.
+Single byte ranges (``Range: bytes=...``) answer 206, so a client can resume a cut download.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterator
 
 from airflow_provider_vidjobs.testing.simulator import errors
 from airflow_provider_vidjobs.testing.simulator.http import Request, Response, StreamBody
@@ -62,9 +65,56 @@ async def get_object(state: SimState, req: Request, routed: Routed) -> Response:
     name = req.segments[3]
     if name == f"{job.video_id}.mp4":
         size = job.timeline.asset_size_bytes
-        return Response(
-            200, stream=StreamBody(video_size(size), lambda: synthetic_video_chunks(size)), content_type=b"video/mp4"
-        )
+        return _object(req, video_size(size), lambda: synthetic_video_chunks(size), b"video/mp4")
     if name == f"{job.video_id}.jpg":
-        return Response(200, body=assets().thumbnail_jpg, content_type=b"image/jpeg")
+        thumb = assets().thumbnail_jpg
+        return _object(req, len(thumb), lambda: iter((thumb,)), b"image/jpeg")
     return errors.s3_error(404, "NoSuchKey", "The specified key does not exist.")
+
+
+def _object(req: Request, length: int, chunks: Callable[[], Iterator[bytes]], ctype: bytes) -> Response:
+    """200 with the whole object, or 206 for one ``Range: bytes=...`` (as S3 does), or 416."""
+    accept = [(b"accept-ranges", b"bytes")]
+    header = req.header(b"range")
+    if header is None:
+        return Response(200, stream=StreamBody(length, chunks), content_type=ctype, headers=accept)
+    span = _parse_range(header.decode("latin-1"), length)
+    if span is None:
+        resp = errors.s3_error(416, "InvalidRange", "The requested range is not satisfiable")
+        resp.headers.append((b"content-range", f"bytes */{length}".encode()))
+        return resp
+    start, stop = span
+    headers = [*accept, (b"content-range", f"bytes {start}-{stop - 1}/{length}".encode())]
+    body = StreamBody(stop - start, lambda: _slice(chunks(), start, stop))
+    return Response(206, stream=body, content_type=ctype, headers=headers)
+
+
+def _parse_range(value: str, length: int) -> tuple[int, int] | None:
+    """``bytes=A-B``, ``bytes=A-`` or ``bytes=-N`` -> [start, stop); None if not satisfiable."""
+    unit, _, spec = value.strip().partition("=")
+    if unit.strip().lower() != "bytes" or "," in spec:
+        return None
+    first, _, last = spec.strip().partition("-")
+    try:
+        if first == "":
+            start, stop = max(0, length - int(last)), length
+        else:
+            start = int(first)
+            stop = min(length, int(last) + 1) if last else length
+    except ValueError:
+        return None
+    if start >= length or stop <= start:
+        return None
+    return start, stop
+
+
+def _slice(chunks: Iterator[bytes], start: int, stop: int) -> Iterator[bytes]:
+    """Bytes [start, stop) of a chunk stream, without copying whole chunks that are skipped."""
+    pos = 0
+    for chunk in chunks:
+        end = pos + len(chunk)
+        if end > start and pos < stop:
+            yield chunk[max(0, start - pos) : min(len(chunk), stop - pos)]
+        pos = end
+        if pos >= stop:
+            return
