@@ -129,6 +129,8 @@ def test_missing_trailing_slash_redirects_like_django(sim: SimulatorHandle, http
     resp = http.get(f"/api/video-gen/jobs/{job['id']}", headers=tp_auth(sim))
     assert resp.status_code == 301
     assert resp.headers["location"] == tp_job_path(job["id"])
+    with_query = http.get(f"/api/video-gen/jobs/{job['id']}?fields=status", headers=tp_auth(sim))
+    assert with_query.headers["location"] == tp_job_path(job["id"]) + "?fields=status"
 
 
 def test_create_validation_and_method_errors(sim: SimulatorHandle, http: httpx.Client) -> None:

@@ -61,7 +61,8 @@ def route(state: SimState, req: Request) -> Routed:
         if lookup and "." not in lookup and "/" not in lookup:
             if n == 4 and req.method in ("GET", "HEAD"):
                 # Django's APPEND_SLASH: redirect to the canonical URL with a trailing slash.
-                location = req.raw_path + "/"
+                query: bytes = req.scope.get("query_string", b"")
+                location = req.raw_path + "/" + ("?" + query.decode("latin-1") if query else "")
                 return Routed(
                     TENSORPIX, "redirect", fixed(Response(301, body=b"", headers=[(b"location", location.encode())]))
                 )
