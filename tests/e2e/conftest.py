@@ -73,6 +73,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
                 res.result = f"ERROR ({report.when})"
 
 
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    if ENABLED:
+        from vidjobs_e2e.report import RESULTS
+
+        for res in RESULTS:
+            if res.result == "running":
+                res.result = "INTERRUPTED"
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "scenario(name): an e2e scenario shown in the closing summary")
 
@@ -80,13 +89,15 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     if not ENABLED:
         return
-    from vidjobs_e2e.report import RESULTS
+    from vidjobs_e2e.report import RESULTS, TIMINGS
     from vidjobs_e2e.stack import PEAK
 
     if not RESULTS:
         return
     tr = terminalreporter
     tr.section("vidjobs e2e scenarios")
+    if TIMINGS:
+        tr.write_line("start-up: " + ", ".join(f"{k} {v:.1f}s" for k, v in TIMINGS.items()))
     tr.write_line(f"{'scenario':<44} {'waits':>6} {'seconds':>8}  result")
     for res in RESULTS:
         tr.write_line(f"{res.name:<44} {res.waits:>6} {res.seconds:>8.1f}  {res.result}")

@@ -6,9 +6,7 @@ before any provider code is involved.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from airflow.providers.standard.sensors.time_delta import TimeDeltaSensor
+from airflow.providers.standard.sensors.date_time import DateTimeSensorAsync
 from airflow.sdk import dag, task
 
 
@@ -18,8 +16,12 @@ def e2e_smoke() -> None:
     def produce() -> dict[str, object]:
         return {"answer": 42, "nested": {"b": 2, "a": 1}, "items": ["x", "y"]}
 
-    # No upstream: starts right after the run is created, well before run_after + 20 s.
-    wait = TimeDeltaSensor(task_id="wait_deferred", delta=timedelta(seconds=20), deferrable=True)
+    # The target is rendered on the worker when the task starts, so it always lies 15 s ahead and the
+    # sensor always defers, however slowly a loaded machine starts the task.
+    wait = DateTimeSensorAsync(
+        task_id="wait_deferred",
+        target_time="{{ (macros.datetime.utcnow() + macros.timedelta(seconds=15)).isoformat() }}",
+    )
 
     @task
     def consume(value: dict[str, object]) -> dict[str, object]:

@@ -140,13 +140,14 @@ class AirflowDeployment:
         self._triggerer_count += 1
         return self.start_component("triggerer", "--skip-serve-logs", name=f"triggerer-{self._triggerer_count}")
 
-    def start(self) -> None:
-        """Start api-server, scheduler, dag-processor and one triggerer; wait until healthy."""
+    def start(self, triggerer: bool = True) -> None:
+        """Start api-server, scheduler, dag-processor (and a triggerer); with a triggerer, wait until healthy."""
         self.start_component("api-server", "--host", "127.0.0.1", "--port", str(self.api_port))
         self.start_component("scheduler")
         self.start_component("dag-processor")
-        self.start_triggerer()
-        self.wait_healthy()
+        if triggerer:
+            self.start_triggerer()
+            self.wait_healthy()
 
     def running(self) -> list[ManagedProcess]:
         return [p for p in self.registry.procs if p.name != "postgres" and p.alive()]

@@ -17,3 +17,6 @@ class ScenarioResult:
 
 
 RESULTS: list[ScenarioResult] = []
+
+#: Start-up phases of the stack and how long each took (seconds).
+TIMINGS: dict[str, float] = {}

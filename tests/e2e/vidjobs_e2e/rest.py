@@ -9,6 +9,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -50,6 +51,9 @@ class AirflowRestClient:
             missing = [d for d in missing if not self.dag_exists(d)]
             if not missing:
                 return
+            broken = [e for e in self.import_errors() if Path(e["filename"]).stem in missing]
+            if broken:  # by convention a DAG's file is named after it: fail now, not at the timeout
+                raise RuntimeError(f"DAG files failed to import: {broken}")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"DAGs never appeared: {missing}; import errors: {self.import_errors()}")
             time.sleep(1)

@@ -7,6 +7,7 @@ carrying the run's marker in its environment, and removes the run's temp directo
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import tempfile
@@ -18,11 +19,15 @@ from typing import Any
 
 from .deployment import AirflowDeployment, free_port
 from .postgres import PostgresServer
-from .processes import ProcessRegistry, kill_stragglers, pids_with_environ_marker
+from .processes import ManagedProcess, ProcessRegistry, kill_stragglers, pids_with_environ_marker, wait_until
+from .report import TIMINGS
 from .rest import AirflowRestClient
+from .simulator import SimulatorProcess
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 MARKER_ENV = "VIDJOBS_E2E_RUN"
+COMPLETIONS_ENV = "VIDJOBS_E2E_COMPLETIONS"
+DB_CONN_ID = "tensorpix_db"
 
 
 @dataclass
@@ -71,15 +76,20 @@ class E2EStack:
         os.environ[MARKER_ENV] = self.marker  # inherited by every child: the straggler sweep finds them
         self.registry = ProcessRegistry(self.work / "proc-logs")
         self.pg: PostgresServer | None = None
+        self.sim: SimulatorProcess | None = None
+        #: Every resumption of an e2e wait appends one JSON line here (see dags/e2e_video_waits.py).
+        self.completions_file = self.work / "completions.jsonl"
         self.airflow: AirflowDeployment | None = None
         self.rest: AirflowRestClient | None = None
         self.sampler = MemorySampler(self.marker)
         self.timings: dict[str, float] = {}
+        #: triggerer process name -> its ``job`` row id
+        self.triggerer_jobs: dict[str, str] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
     def _timed(self, label: str, started: float) -> None:
-        self.timings[label] = time.monotonic() - started
+        self.timings[label] = TIMINGS[label] = time.monotonic() - started
 
     def bundles(self) -> dict[str, Path]:
         bundles = {"e2e_dags": self.dags_dir}
@@ -89,8 +99,33 @@ class E2EStack:
         return bundles
 
     def connections(self) -> dict[str, dict[str, Any]]:
-        """``AIRFLOW_CONN_*`` connections given to every component (none until the simulator runs)."""
-        return {}
+        """``AIRFLOW_CONN_*`` connections, in EVERY component's environment (the triggerer's too)."""
+        assert self.sim is not None
+        return {
+            "tensorpix_default": self.sim.connection("tensorpix", self.sim.tensorpix_key),
+            "aihubmix_default": self.sim.connection("aihubmix", self.sim.aihubmix_key),
+            "tensorpix_revocable": self.sim.connection("tensorpix", self.sim.revocable_key),
+        }
+
+    def add_db_connection(self) -> None:
+        """``tensorpix_db`` lives only in the metadata DB: the triggerer must find it via the API/DB."""
+        assert self.airflow is not None
+        assert self.sim is not None
+        self.airflow.cli(
+            "connections",
+            "add",
+            DB_CONN_ID,
+            "--conn-type",
+            "tensorpix",
+            "--conn-host",
+            self.sim.url,
+            "--conn-password",
+            self.sim.tensorpix_key,
+        )
+        stored = json.loads(self.airflow.cli("connections", "get", DB_CONN_ID, "--output", "json"))
+        conn_type = stored[0]["conn_type"] if isinstance(stored, list) else stored["conn_type"]
+        # Without the provider's registration Airflow silently stores 'generic' here.
+        assert conn_type == "tensorpix", f"{DB_CONN_ID} stored as {conn_type!r}, not 'tensorpix'"
 
     def start(self) -> None:
         self.sampler.start()
@@ -100,6 +135,11 @@ class E2EStack:
         self._timed("postgres", t)
 
         t = time.monotonic()
+        self.sim = SimulatorProcess(self.registry, {**os.environ, MARKER_ENV: self.marker})
+        self.sim.start()
+        self._timed("simulator", t)
+
+        t = time.monotonic()
         self.airflow = AirflowDeployment(
             home=self.work / "airflow_home",
             registry=self.registry,
@@ -107,13 +147,16 @@ class E2EStack:
             bundles=self.bundles(),
             connections=self.connections(),
             parallelism=self.parallelism,
-            extra_env={MARKER_ENV: self.marker},
+            extra_env={MARKER_ENV: self.marker, COMPLETIONS_ENV: str(self.completions_file)},
         )
         self.airflow.migrate()
+        self.add_db_connection()
         self._timed("db migrate", t)
 
         t = time.monotonic()
-        self.airflow.start()
+        self.airflow.start(triggerer=False)
+        self.start_triggerer()
+        self.airflow.wait_healthy()
         self.rest = AirflowRestClient(self.airflow.base_url)
         self._timed("airflow healthy", t)
 
@@ -123,6 +166,9 @@ class E2EStack:
         if self.rest is not None:
             with contextlib.suppress(Exception):
                 self.rest.close()
+        if self.sim is not None:
+            with contextlib.suppress(Exception):
+                self.sim.close()
         errors += self.registry.stop_all()
         self.sampler.stopped.set()
         stragglers = kill_stragglers(self.marker)
@@ -142,6 +188,39 @@ class E2EStack:
         os.environ.pop(MARKER_ENV, None)
         for err in errors:
             print(f"[e2e teardown] {err}")
+
+    # -- triggerers ---------------------------------------------------------------------------------
+
+    def triggerer_job_ids(self, running_only: bool = False) -> set[str]:
+        assert self.pg is not None
+        sql = "SELECT id FROM job WHERE job_type = 'TriggererJob'"
+        if running_only:
+            sql += " AND state = 'running'"
+        return set(self.pg.psql("airflow", sql).split())
+
+    def start_triggerer(self) -> ManagedProcess:
+        """Start a triggerer and learn its ``job`` row id (``trigger.triggerer_id`` points to it)."""
+        assert self.airflow is not None
+        before = self.triggerer_job_ids()
+        proc = self.airflow.start_triggerer()
+        found: list[str] = []
+
+        def registered() -> bool:
+            proc.check_alive()
+            found[:] = sorted(self.triggerer_job_ids() - before)
+            return bool(found)
+
+        wait_until(registered, timeout=90, interval=0.5, what=f"{proc.name} to register its job row")
+        self.triggerer_jobs[proc.name] = found[0]
+        return proc
+
+    def live_triggerers(self) -> list[ManagedProcess]:
+        return [p for p in self.registry.procs if p.name.startswith("triggerer") and p.alive()]
+
+    def kill_triggerer(self, proc: ManagedProcess) -> None:
+        """``kill -9`` the triggerer's whole process group (supervisor and trigger runner)."""
+        self.registry.kill9(proc)
+        assert not proc.alive()
 
     # -- helpers for scenarios ---------------------------------------------------------------------
 

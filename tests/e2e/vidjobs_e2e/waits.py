@@ -1,0 +1,233 @@
+"""One run of the ``e2e_video_waits`` DAG: jobs scripted in the simulator, waits deferred in Airflow.
+
+Jobs are created ``stuck_queued`` so every wait defers and stays deferred until the scenario says
+otherwise; ``finish()`` then moves jobs to their end. ``verify_*`` check the outcome through the REST
+API, the witness file of resumptions, the trigger logs and the simulator's own view of each job.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from .stack import E2EStack
+
+DAG_ID = "e2e_video_waits"
+TASK_ID = "wait"
+
+#: Which API each connection of the stack talks to.
+CONN_API = {
+    "tensorpix_default": "tensorpix",
+    "tensorpix_db": "tensorpix",
+    "tensorpix_revocable": "tensorpix",
+    "aihubmix_default": "aihubmix",
+}
+#: The default mix: both APIs, env-var and DB-stored connections.
+DEFAULT_CONNS = ("tensorpix_default", "aihubmix_default", "tensorpix_db")
+
+
+@dataclass
+class Wait:
+    map_index: int
+    conn_id: str
+    api: str
+    job_id: str
+
+
+class WaitsRun:
+    """``n`` deferred waits (one mapped task each) and the simulator jobs behind them."""
+
+    def __init__(self, stack: E2EStack, conn_ids: list[str], label: str) -> None:
+        assert stack.sim is not None
+        assert stack.rest is not None
+        self.stack = stack
+        self.sim = stack.sim.control
+        self.rest = stack.rest
+        self.label = label
+        self.waits: list[Wait] = []
+        for i, conn_id in enumerate(conn_ids):
+            api = CONN_API[conn_id]
+            job = self.sim.create_job(api, prompt=f"e2e {label} #{i}", sim={"outcome": "stuck_queued"})
+            self.waits.append(Wait(i, conn_id, api, str(job["id"])))
+        self.run_id = ""
+
+    @classmethod
+    def mixed(cls, stack: E2EStack, n: int, label: str, conns: tuple[str, ...] = DEFAULT_CONNS) -> WaitsRun:
+        return cls(stack, [conns[i % len(conns)] for i in range(n)], label)
+
+    def __len__(self) -> int:
+        return len(self.waits)
+
+    # -- driving -----------------------------------------------------------------------------------
+
+    def trigger(self) -> str:
+        self.rest.wait_for_dags([DAG_ID], check=self.stack.check)
+        self.rest.unpause(DAG_ID)
+        conf = {"waits": [{"conn_id": w.conn_id, "job_id": w.job_id} for w in self.waits]}
+        self.run_id = self.rest.trigger(DAG_ID, conf, run_id=f"e2e__{self.label}__{int(time.time())}")
+        return self.run_id
+
+    def states(self) -> dict[str, int]:
+        return self.rest.state_counts(DAG_ID, self.run_id, TASK_ID)
+
+    def trigger_assignment(self) -> dict[str | None, int]:
+        """``{triggerer job id (None: unassigned): number of this run's triggers}``, from the DB."""
+        assert self.stack.pg is not None
+        rows = self.stack.pg.psql(
+            "airflow",
+            "SELECT coalesce(t.triggerer_id::text, 'none'), count(*) FROM task_instance ti "
+            "JOIN trigger t ON t.id = ti.trigger_id "
+            f"WHERE ti.dag_id = '{DAG_ID}' AND ti.run_id = '{self.run_id}' GROUP BY 1",
+        )
+        out: dict[str | None, int] = {}
+        for line in rows.splitlines():
+            key, _, count = line.partition("|")
+            out[None if key == "none" else key] = int(count)
+        return out
+
+    def wait_all_deferred(self, timeout: float) -> float:
+        """Wait until every wait is deferred AND its trigger runs in a triggerer; returns seconds taken."""
+        started = time.monotonic()
+        deadline = started + timeout
+        while True:
+            self.stack.check()
+            states = self.states()
+            if states.get("failed") or states.get("upstream_failed"):
+                raise AssertionError(f"{self.label}: waits failed before all deferred: {states}")
+            if states.get("deferred", 0) == len(self):
+                assignment = self.trigger_assignment()
+                if sum(assignment.values()) == len(self) and None not in assignment:
+                    return time.monotonic() - started
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.label}: not all {len(self)} waits deferred after {timeout:.0f}s: {states}")
+            time.sleep(2)
+
+    def finish(self, waits: list[Wait], outcome: str = "completed", **timeline: Any) -> None:
+        """End these jobs now (``completed`` or ``failed``, with optional error code/message)."""
+        for w in waits:
+            self.sim.update_job(w.job_id, outcome=outcome, queued_s=0, running_s=0, **timeline)
+
+    def wait_done(self, timeout: float) -> str:
+        return self.rest.wait_run(DAG_ID, self.run_id, timeout, check=self.stack.check)
+
+    def wait_tasks_done(self, waits: list[Wait], timeout: float) -> None:
+        """Wait until these mapped tasks reached a terminal state (the rest may still wait)."""
+        wanted = {w.map_index for w in waits}
+        deadline = time.monotonic() + timeout
+        while True:
+            self.stack.check()
+            tis = self.tis()
+            pending = [i for i in wanted if tis[i]["state"] not in ("success", "failed", "skipped")]
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.label}: {len(pending)} waits still not done: {pending[:10]}")
+            time.sleep(2)
+
+    # -- evidence ----------------------------------------------------------------------------------
+
+    def tis(self) -> dict[int, dict[str, Any]]:
+        return {int(ti["map_index"]): ti for ti in self.rest.task_instances(DAG_ID, self.run_id, TASK_ID)}
+
+    def completions(self) -> collections.Counter[int]:
+        """How many times each map index of this run resumed (``execute_complete`` calls)."""
+        counts: collections.Counter[int] = collections.Counter()
+        path = self.stack.completions_file
+        if not path.exists():
+            return counts
+        for line in path.read_text().splitlines():
+            record = json.loads(line)
+            if record["run_id"] == self.run_id:
+                counts[int(record["map_index"])] += 1
+        return counts
+
+    def fired_counts(self) -> collections.Counter[int]:
+        """How many "Trigger fired event" lines each map index has in its trigger logs (all triggerers)."""
+        assert self.stack.airflow is not None
+        base = self.stack.airflow.home / "logs" / f"dag_id={DAG_ID}" / f"run_id={self.run_id}" / f"task_id={TASK_ID}"
+        counts: collections.Counter[int] = collections.Counter()
+        for path in base.glob("map_index=*/attempt=*.log.trigger.*.log"):
+            map_index = int(path.parent.name.split("=", 1)[1])
+            counts[map_index] += path.read_text(errors="replace").count('"Trigger fired event"')
+        return counts
+
+    def sim_requests(self) -> dict[str, dict[str, Any]]:
+        """The simulator's per-job counters for this run's jobs."""
+        jobs = self.sim.stats()["jobs"]
+        return {w.job_id: jobs.get(w.job_id, {"requests": 0, "statuses": {}}) for w in self.waits}
+
+    # -- checks ------------------------------------------------------------------------------------
+
+    def verify_each_resumed_once(self, waits: list[Wait] | None = None) -> None:
+        """try_number 1 (no retry) and exactly one ``execute_complete`` per wait."""
+        waits = self.waits if waits is None else waits
+        tis = self.tis()
+        completions = self.completions()
+        retried = {w.map_index: tis[w.map_index]["try_number"] for w in waits if tis[w.map_index]["try_number"] != 1}
+        assert not retried, f"{self.label}: waits ran more than one try: {retried}"
+        wrong = {w.map_index: completions.get(w.map_index, 0) for w in waits if completions.get(w.map_index, 0) != 1}
+        assert not wrong, f"{self.label}: execute_complete ran != 1 time for (map_index: count) {wrong}"
+
+    def verify_succeeded(self, waits: list[Wait] | None = None) -> None:
+        """Every wait succeeded and its XCom ``return_value`` matches the simulator's view of the job."""
+        waits = self.waits if waits is None else waits
+        tis = self.tis()
+        bad = {w.map_index: tis[w.map_index]["state"] for w in waits if tis[w.map_index]["state"] != "success"}
+        assert not bad, f"{self.label}: waits not successful (map_index: state): {bad}"
+        xcoms = self.rest.xcoms(DAG_ID, self.run_id, TASK_ID)
+        for w in waits:
+            assert w.map_index in xcoms, f"{self.label}: no return_value XCom for map index {w.map_index}"
+            assert_matches_simulator(xcoms[w.map_index], self.sim.job(w.job_id), w)
+
+
+def _strip_query(url: str | None) -> str | None:
+    """A pre-signed URL without its (time-dependent) signature."""
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def assert_matches_simulator(xcom: Any, view: dict[str, Any], wait: Wait) -> None:
+    """Compare the normalized job in XCom with the simulator's control view (values, not key order)."""
+    assert isinstance(xcom, dict), f"XCom of {wait} is not a dict: {xcom!r}"
+    vendor = view["vendor"]
+    where = f"{wait.api} job {wait.job_id} (map index {wait.map_index})"
+    expected: dict[str, Any] = {
+        "schema_version": 1,
+        "provider": wait.api,
+        "job_id": wait.job_id,
+        "status": "succeeded",
+        "vendor_status": vendor["status"],
+        "prompt": vendor["prompt"],
+    }
+    assert view["phase"] == "completed", f"{where}: simulator says {view['phase']}"
+    actual = {k: xcom.get(k) for k in expected}
+    assert actual == expected, f"{where}: XCom {actual} != simulator {expected}"
+    assert xcom.get("progress") in (100, 100.0), f"{where}: progress {xcom.get('progress')}"
+    assert xcom.get("error") is None, f"{where}: error {xcom.get('error')}"
+    video = xcom.get("video") or {}
+    if wait.api == "tensorpix":
+        gen = vendor["generated_video"]
+        exp_video = {
+            "video_id": gen["id"],
+            "width": gen["width"],
+            "height": gen["height"],
+            "frame_count": gen["n_frames"],
+            "url": _strip_query(gen["file"]),
+            "thumbnail_url": _strip_query(gen["thumbnail"]),
+        }
+        got_video = {k: video.get(k) for k in exp_video}
+        got_video["url"] = _strip_query(got_video["url"])
+        got_video["thumbnail_url"] = _strip_query(got_video["thumbnail_url"])
+        assert got_video == exp_video, f"{where}: video {got_video} != simulator {exp_video}"
+    else:
+        exp_video = {"width": vendor["width"], "height": vendor["height"]}
+        got_video = {k: video.get(k) for k in exp_video}
+        assert got_video == exp_video, f"{where}: video {got_video} != simulator {exp_video}"
+        assert xcom.get("model") == vendor["model"], f"{where}: model {xcom.get('model')} != {vendor['model']}"
