@@ -1,0 +1,18 @@
+"""Fixtures for the trigger tests: the simulator with both connections defined as env vars."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from airflow_provider_vidjobs.testing.simulator import SimulatorHandle
+
+
+@pytest.fixture
+def sim(vidjobs_simulator: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> SimulatorHandle:
+    """The reset simulator, with ``tensorpix_default`` and ``aihubmix_default`` pointing at it."""
+    for name, value in vidjobs_simulator.airflow_connections().items():
+        monkeypatch.setenv(name, value)
+    return vidjobs_simulator
