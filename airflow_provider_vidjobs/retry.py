@@ -23,9 +23,10 @@ def is_retryable_status(status_code: int) -> bool:
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header by case-insensitive name, from ``httpx.Headers`` or a plain dict."""
     value = headers.get(name)
-    if value is None:
-        value = headers.get(name.lower())
+    if value is None and not hasattr(headers, "get_list"):  # plain dict: search any spelling
+        value = next((v for k, v in headers.items() if k.lower() == name), None)
     return value.strip() if value else None
 
 

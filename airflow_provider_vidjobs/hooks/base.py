@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Generator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import httpx
 from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
@@ -70,9 +70,9 @@ class AssetSource:
     job: VideoJob | None = None
 
 
-def _asset_error(response: httpx.Response, provider: str, source: AssetSource) -> DownloadError:
+def _asset_error(response: httpx.Response, provider: str, source: AssetSource, secret: str) -> DownloadError:
     status = response.status_code
-    message, _ = responses.vendor_message(response.content)
+    message = responses.scrub(responses.vendor_message(response.content)[0], secret)
     expired = status in (401, 403) and not source.send_key
     return DownloadError(
         "the file URL has expired or was refused" if expired else "the file could not be downloaded",
@@ -90,18 +90,17 @@ class _ApiKeyAuth(httpx.Auth):
 
     def __init__(self, header: str, base_url: str, api_prefix: str) -> None:
         self._header = header
-        base = urlsplit(base_url)
+        # Compare as httpx sees URLs: host lower-cased, default port dropped, IDN encoded.
+        base = httpx.URL(base_url)
         self._origin = (base.scheme, base.netloc)
-        self._prefix = base.path.rstrip("/") + api_prefix
+        self._prefix = base.raw_path.decode("ascii").rstrip("/") + api_prefix
 
     def __repr__(self) -> str:
         return f"_ApiKeyAuth(prefix={self._prefix!r})"
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         url = request.url
-        if (url.scheme, url.netloc.decode("ascii")) == self._origin and url.raw_path.decode("ascii").startswith(
-            self._prefix
-        ):
+        if (url.scheme, url.netloc) == self._origin and url.raw_path.decode("ascii").startswith(self._prefix):
             request.headers["Authorization"] = self._header
         yield request
 
@@ -341,7 +340,13 @@ class VideoJobHook(BaseHook):
             payload = responses.parse_json(body, response.headers, provider=self.provider, job_id=job_id, status=status)
             return Reply(payload, status, response.headers)
         raise responses.error_for_status(
-            status, response.headers, body, provider=self.provider, job_id=job_id, conn_id=self.conn_id
+            status,
+            response.headers,
+            body,
+            provider=self.provider,
+            job_id=job_id,
+            conn_id=self.conn_id,
+            secret=self._settings.api_key.reveal() if self._settings else None,
         )
 
     @asynccontextmanager
@@ -395,7 +400,7 @@ class VideoJobHook(BaseHook):
             with client.stream("GET", source.url, follow_redirects=True) as response:
                 if response.status_code >= 400:
                     response.read()
-                    raise _asset_error(response, self.provider, source)
+                    raise _asset_error(response, self.provider, source, self.settings.api_key.reveal())
                 yield response
         except httpx.HTTPError as error:
             raise DownloadError(

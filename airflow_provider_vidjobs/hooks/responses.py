@@ -58,11 +58,26 @@ def _str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def scrub(text: str | None, secret: str | None) -> str | None:
+    """``text`` with ``secret`` replaced: some APIs echo the key they rejected in the error body."""
+    if text is None or not secret:
+        return text
+    return text.replace(secret, "***")
+
+
 def error_for_status(
-    status: int, headers: Mapping[str, str], body: bytes, *, provider: str, job_id: str | None, conn_id: str
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    provider: str,
+    job_id: str | None,
+    conn_id: str,
+    secret: str | None = None,
 ) -> VideoAPIError:
     """The error that an unsuccessful HTTP status means, with the vendor's words and what to do."""
     message, code = vendor_message(body)
+    message, code = scrub(message, secret), scrub(code, secret)
     if code and message and code not in message:
         message = f"{message} (code {code})"
     common: dict[str, Any] = {

@@ -83,6 +83,8 @@ def normalize_base_url(host: str | None, default: str, scheme: str | None = None
     raw = (host or "").strip()
     if not raw:
         return default.rstrip("/")
+    if any(ch.isspace() for ch in raw):
+        raise ValueError(f"The connection host {host!r} contains whitespace; set it to the API's base URL only.")
     if "://" not in raw:
         raw = f"{(scheme or 'https').strip().lower()}://{raw}"
     parts = urlsplit(raw)
@@ -146,7 +148,11 @@ def settings_from_connection(
     password: str | None,
     extra: Mapping[str, Any],
 ) -> ConnectionSettings:
-    """Validate a connection's fields into :class:`ConnectionSettings` (one place for both sync and async)."""
+    """Validate a connection's fields into :class:`ConnectionSettings` (one place for both sync and async).
+
+    An extra that is present but null (what the UI stores for a cleared field) means its default.
+    """
+    extra = {key: value for key, value in extra.items() if value is not None and value != ""}
     verify_value = extra.get("verify", True)
     ca_bundle = extra.get("ca_bundle")
     # Airflow's HTTP hooks accept a CA path in ``verify``; accept it too.
