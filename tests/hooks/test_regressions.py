@@ -1,8 +1,7 @@
-"""Regression tests for bugs found in review: key scoping by normalized origin, null extras, header case, hosts with whitespace, keys echoed in vendor error bodies."""
+"""Regression tests for review findings: key scoping, null extras, header case, whitespace hosts, echoed keys."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from airflow_provider_vidjobs.exceptions import AuthenticationError
