@@ -39,7 +39,7 @@ def vendor_message(body: bytes) -> tuple[str | None, str | None]:
     text = body[:4096].decode("utf-8", "replace").strip()
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser's recursion limit
         return (text[:300] or None, None) if not text.lstrip().startswith("<") else ("an HTML page", None)
     if isinstance(data, dict):
         error = data.get("error")
@@ -156,9 +156,14 @@ def parse_json(body: bytes, headers: Mapping[str, str], *, provider: str, job_id
     """The decoded JSON of a success response, or :class:`InvalidResponseError` saying what came instead."""
     try:
         return json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError) as error:
         content_type = headers.get("content-type", "no content type")
-        looks = "an HTML page" if body.lstrip()[:1] == b"<" else f"{len(body)} bytes that are not valid JSON"
+        if isinstance(error, RecursionError):
+            looks = f"{len(body)} bytes of JSON nested too deeply to read"
+        elif body.lstrip()[:1] == b"<":
+            looks = "an HTML page"
+        else:
+            looks = f"{len(body)} bytes that are not valid JSON"
         raise InvalidResponseError(
             f"the API answered with {looks} ({content_type}) instead of JSON",
             provider=provider,
