@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,6 +26,10 @@ MAX_JSON_BYTES = 8 * 1024 * 1024
 
 REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "cf-ray")
 
+#: Object storage (S3, GCS, Azure, R2) errors: ``<Error><Code>AccessDenied</Code><Message>...</Message>``.
+_XML_CODE = re.compile(r"<Code>([^<]{1,100})</Code>")
+_XML_MESSAGE = re.compile(r"<Message>([^<]{1,500})</Message>")
+
 
 def request_id(headers: Mapping[str, str]) -> str | None:
     """The vendor's request id from whichever header carries it, for support tickets."""
@@ -40,7 +46,7 @@ def vendor_message(body: bytes) -> tuple[str | None, str | None]:
     try:
         data = json.loads(text)
     except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser's recursion limit
-        return (text[:300] or None, None) if not text.lstrip().startswith("<") else ("an HTML page", None)
+        return _markup_message(text) if text.startswith("<") else (text[:300] or None, None)
     if isinstance(data, dict):
         error = data.get("error")
         if isinstance(error, dict):
@@ -52,6 +58,14 @@ def vendor_message(body: bytes) -> tuple[str | None, str | None]:
             if isinstance(data.get(key), str):
                 return data[key], _str(data.get("code"))
     return text[:300] or None, None
+
+
+def _markup_message(text: str) -> tuple[str | None, str | None]:
+    """A storage service's XML error says what went wrong ("Request has expired"); an HTML page does not."""
+    message, code = _XML_MESSAGE.search(text), _XML_CODE.search(text)
+    if message is None:
+        return "an HTML page", None
+    return html.unescape(message.group(1)).strip(), html.unescape(code.group(1)).strip() if code else None
 
 
 def _str(value: Any) -> str | None:
