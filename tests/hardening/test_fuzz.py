@@ -1,0 +1,459 @@
+"""Fuzzing both wire parsers: whatever a server sends, a poll ends in a ``VideoJob`` or ``InvalidResponseError``.
+
+Three kinds of input, each against TensorPix and AIHubMix:
+
+- arbitrary JSON (any nesting, NaN and infinities, huge integers, odd strings);
+- mutations of real documents: the vendors' reference examples (``tests/fixtures/*.json``) and complete
+  documents as the simulator serves them (queued, running, completed, failed): keys deleted, nulled,
+  retyped, numbers turned into strings, values replaced by arbitrary JSON, extra keys added;
+- the full HTTP path (``get_job`` and ``aget_job`` through ``httpx.MockTransport``) with those documents
+  and with arbitrary bytes as the body of a 200.
+
+A ``VideoJob`` that comes out must also survive what the provider does next with it: ``to_xcom()`` as
+strict JSON (no NaN: PostgreSQL's JSONB refuses it), ``from_xcom`` back to an equal job, and ``summary()``.
+
+Budget: ``VIDJOBS_FUZZ_EXAMPLES`` examples per property (default 200, what CI runs). A long run:
+
+    VIDJOBS_FUZZ_EXAMPLES=20000 /work/venv/bin/python -m pytest tests/hardening/test_fuzz.py -q
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import math
+import os
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from airflow_provider_vidjobs.exceptions import InvalidResponseError, VideoAPIError
+from airflow_provider_vidjobs.hooks.aihubmix import AIHubMixHook
+from airflow_provider_vidjobs.hooks.base import VideoJobHook
+from airflow_provider_vidjobs.hooks.tensorpix import TensorPixHook
+from airflow_provider_vidjobs.models import VideoJob
+
+EXAMPLES = int(os.environ.get("VIDJOBS_FUZZ_EXAMPLES", "200"))
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    # One example must never take long: a parser that loops or backtracks shows up as DeadlineExceeded.
+    deadline=timedelta(seconds=5),
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+    derandomize=False,
+    print_blob=True,
+)
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+TP_ID = "3c90c3cc-0d44-4b50-8888-8dd25736052a"
+AHM_ID = "5fWV19OuBTZ4Uh6PkLTb8491Ys1/SdrYAJjsi+xp7jam1crb04v/oA=="
+STORAGE = "https://storage.example.com/_storage/tensorpix"
+
+# ----- real documents ----------------------------------------------------------------------------
+
+TENSORPIX_DOCS: list[dict[str, Any]] = [
+    json.loads((FIXTURES / "tensorpix_get_video_gen_job.json").read_text()),
+    {  # completed, as the simulator (and the reference page) shape it
+        "id": TP_ID,
+        "prompt": "a red fox running through snow",
+        "type": "t2v",
+        "status": "completed",
+        "cost": "2.50",
+        "model": "tensorpix-video-gen-1",
+        "generated_video": {
+            "id": "ed57764e-61a7-4e59-87c0-af8ae4cbdd11",
+            "name": "generated_ed57764e.mp4",
+            "created_at": "2026-11-23T15:10:36.817657Z",
+            "job": TP_ID,
+            "uploaded_video": None,
+            "width": 160,
+            "height": 90,
+            "n_frames": 24,
+            "framerate": 12.0,
+            "size": 8092,
+            "file": f"{STORAGE}/{TP_ID}/ed57764e.mp4?expires=1795450236&signature=3742f4",
+            "thumbnail": f"{STORAGE}/{TP_ID}/ed57764e.jpg?expires=1795450236&signature=2ae8d3",
+        },
+        "input_images": [{"id": TP_ID, "file": "https://cdn.example.com/in.png", "name": "in.png"}],
+        "progress": 100.0,
+        "started_at": "2026-11-23T15:10:36.817657Z",
+        "options": {"seed": 7, "resolution": "720p"},
+    },
+    {
+        "id": TP_ID,
+        "prompt": "a simulated video",
+        "type": "i2v",
+        "status": "IN_QUEUE",
+        "cost": "2.50",
+        "model": "tensorpix-video-gen-1",
+        "generated_video": None,
+        "input_images": [],
+        "progress": 0.0,
+        "started_at": None,
+        "options": {},
+    },
+    {
+        "id": TP_ID,
+        "prompt": "a simulated video",
+        "type": "t2v",
+        "status": "failed",
+        "cost": "0",
+        "model": "tensorpix-video-gen-1",
+        "generated_video": None,
+        "input_images": [],
+        "progress": 37.5,
+        "started_at": "2026-11-23T15:10:36Z",
+        "options": None,
+        "error": {"code": "nsfw", "message": "blocked"},
+    },
+]
+
+AIHUBMIX_DOCS: list[dict[str, Any]] = [
+    json.loads((FIXTURES / "aihubmix_retrieve_video.json").read_text()),
+    {
+        "id": AHM_ID,
+        "object": "video",
+        "model": "sora-2",
+        "status": "completed",
+        "progress": 100,
+        "created_at": 1795446636,
+        "completed_at": 1795446700,
+        "expires_at": 1795533036,
+        "prompt": "a simulated video",
+        "size": "720x1280",
+        "seconds": "4",
+        "remixed_from_video_id": None,
+        "error": None,
+        "quality": "standard",
+        "duration": 4,
+        "width": 720,
+        "height": 1280,
+    },
+    {
+        "id": AHM_ID,
+        "object": "video",
+        "model": "veo-3",
+        "status": "in_progress",
+        "progress": 42,
+        "created_at": 1795446636,
+        "completed_at": None,
+        "expires_at": None,
+        "prompt": "a simulated video",
+        "size": "1080p",
+        "seconds": 8,
+        "remixed_from_video_id": "video_abc",
+        "error": None,
+    },
+    {
+        "id": AHM_ID,
+        "object": "video",
+        "model": "sora-2",
+        "status": "failed",
+        "progress": 0,
+        "created_at": 1795446636,
+        "completed_at": 1795446636,
+        "expires_at": None,
+        "prompt": "a simulated video",
+        "size": "720x1280",
+        "seconds": "4",
+        "remixed_from_video_id": None,
+        "error": {"code": "generation_failed", "message": "The video could not be generated."},
+    },
+]
+
+KNOWN_KEYS = sorted(
+    {key for doc in TENSORPIX_DOCS + AIHUBMIX_DOCS for key in doc}
+    | {key for doc in TENSORPIX_DOCS if isinstance(doc.get("generated_video"), dict) for key in doc["generated_video"]}
+    | {"error_message", "failure_reason", "detail", "error_code", "code", "message"}
+)
+
+# ----- strategies --------------------------------------------------------------------------------
+
+ODD_STRINGS = st.sampled_from(
+    [
+        "",
+        " ",
+        "<string>",
+        "<unknown>",
+        "null",
+        "None",
+        "NaN",
+        "nan",
+        "Infinity",
+        "-Infinity",
+        "1e400",
+        "-1",
+        "12.5",
+        " 42 ",
+        "0x10",
+        "1_000",
+        "٣",  # an Arabic-Indic digit: float() accepts it
+        "2023-11-07T05:31:56Z",
+        "2023-11-07T05:31:56.123456+05:30",
+        "9999-12-31T23:59:59",
+        "0001-01-01T00:00:00",
+        "1280x720",
+        "720P",
+        "99999x99999",
+        "COMPLETED",
+        "In Progress",
+        "in-progress",
+        "DONE",
+        "failed",
+        "cancelled",
+        "\x00",
+        "\u202e",
+        "a" * 5000,
+    ]
+)
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(min_value=-(2**80), max_value=2**80)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=40)
+    | ODD_STRINGS
+)
+KEYS = st.sampled_from(KNOWN_KEYS) | st.text(max_size=12)
+JSON = st.recursive(
+    SCALARS,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(KEYS, children, max_size=6),
+    max_leaves=24,
+)
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every path to a value inside a document (dict keys and list indexes)."""
+    out = [prefix] if prefix else []
+    if isinstance(value, dict):
+        for key, child in value.items():
+            out += _paths(child, (*prefix, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            out += _paths(child, (*prefix, index))
+    return out
+
+
+def _get(doc: Any, path: tuple[Any, ...]) -> Any:
+    for step in path:
+        doc = doc[step]
+    return doc
+
+
+def _parent(doc: Any, path: tuple[Any, ...]) -> Any:
+    return _get(doc, path[:-1])
+
+
+def _as_string(value: Any) -> Any:
+    """The drift gateways produce: numbers (and booleans) as strings."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+@st.composite
+def mutated(draw: st.DrawFn, docs: list[dict[str, Any]]) -> Any:
+    """A real document with 1-6 random edits."""
+    doc = copy.deepcopy(draw(st.sampled_from(docs)))
+    for _ in range(draw(st.integers(min_value=1, max_value=6))):
+        op = draw(st.sampled_from(["delete", "null", "replace", "stringify", "add", "odd", "retype"]))
+        if op == "add":  # a new key, at the top or in a nested object
+            objects = [doc, *(_get(doc, p) for p in _paths(doc) if isinstance(_get(doc, p), dict))]
+            target = draw(st.sampled_from(objects))
+            if isinstance(target, dict):
+                target[draw(KEYS)] = draw(JSON)
+            continue
+        paths = _paths(doc)
+        if not paths:
+            doc = draw(JSON)
+            continue
+        path = draw(st.sampled_from(paths))
+        parent, key = _parent(doc, path), path[-1]
+        if op == "delete":
+            if isinstance(parent, dict):
+                del parent[key]
+            else:
+                parent.pop(key)
+        elif op == "null":
+            parent[key] = None
+        elif op == "replace":
+            parent[key] = draw(JSON)
+        elif op == "stringify":
+            parent[key] = _as_string(parent[key])
+        elif op == "odd":
+            parent[key] = draw(ODD_STRINGS)
+        else:  # retype: the same value wrapped, or a container flattened
+            value = parent[key]
+            parent[key] = [value] if not isinstance(value, list) else (value[0] if value else {})
+    return doc
+
+
+TENSORPIX_INPUTS = mutated(TENSORPIX_DOCS)
+AIHUBMIX_INPUTS = mutated(AIHUBMIX_DOCS)
+
+# ----- the property ------------------------------------------------------------------------------
+
+OUTCOMES: dict[str, int] = {"jobs": 0, "invalid": 0}
+
+
+def settle(parse: Callable[[], VideoJob], job_id: str, provider: str) -> VideoJob | None:
+    """Run one parse; it must give a usable job or our InvalidResponseError naming the job."""
+    try:
+        job = parse()
+    except InvalidResponseError as error:
+        text = str(error)
+        assert provider in text
+        assert job_id in text, text
+        OUTCOMES["invalid"] += 1
+        return None
+    assert isinstance(job, VideoJob)
+    assert job.provider == provider
+    data = job.to_xcom()
+    json.dumps(data, allow_nan=False)  # XCom and trigger events are strict JSON
+    assert VideoJob.from_xcom(json.loads(json.dumps(data))) == job
+    assert job.summary()
+    if job.progress is not None:
+        assert 0 <= job.progress <= 100
+        assert math.isfinite(job.progress)
+    OUTCOMES["jobs"] += 1
+    return job
+
+
+@pytest.fixture(scope="module")
+def parsers() -> dict[str, VideoJobHook]:
+    """Hooks used only for ``to_job`` (no connection is read for that)."""
+    return {"tensorpix": TensorPixHook("fuzz_tp"), "aihubmix": AIHubMixHook("fuzz_ahm")}
+
+
+@FUZZ
+@given(payload=JSON)
+def test_arbitrary_json_tensorpix(parsers: dict[str, VideoJobHook], payload: Any) -> None:
+    settle(lambda: parsers["tensorpix"].to_job(payload, TP_ID), TP_ID, "tensorpix")
+
+
+@FUZZ
+@given(payload=JSON)
+def test_arbitrary_json_aihubmix(parsers: dict[str, VideoJobHook], payload: Any) -> None:
+    settle(lambda: parsers["aihubmix"].to_job(payload, AHM_ID), AHM_ID, "aihubmix")
+
+
+@FUZZ
+@given(payload=TENSORPIX_INPUTS)
+def test_mutated_documents_tensorpix(parsers: dict[str, VideoJobHook], payload: Any) -> None:
+    settle(lambda: parsers["tensorpix"].to_job(payload, TP_ID), TP_ID, "tensorpix")
+
+
+@FUZZ
+@given(payload=AIHUBMIX_INPUTS)
+def test_mutated_documents_aihubmix(parsers: dict[str, VideoJobHook], payload: Any) -> None:
+    settle(lambda: parsers["aihubmix"].to_job(payload, AHM_ID), AHM_ID, "aihubmix")
+
+
+@pytest.mark.parametrize("provider", ["tensorpix", "aihubmix"])
+def test_the_real_documents_parse(parsers: dict[str, VideoJobHook], provider: str) -> None:
+    """The unmutated documents are jobs (the mutations start from something valid)."""
+    docs, job_id = (TENSORPIX_DOCS, TP_ID) if provider == "tensorpix" else (AIHUBMIX_DOCS, AHM_ID)
+    for doc in docs:
+        assert settle(lambda d=doc: parsers[provider].to_job(d, job_id), job_id, provider) is not None
+
+
+# ----- the full HTTP path ------------------------------------------------------------------------
+
+
+def _body(payload: Any) -> bytes:
+    # json.dumps writes NaN/Infinity tokens, which json.loads (and so the hook) accepts.
+    return json.dumps(payload).encode()
+
+
+#: Deeper than ``json``'s recursion limit: the parser raises RecursionError, which is not a ValueError.
+TOO_DEEP = b"[" * 5_000 + b"]" * 5_000
+#: Deep but readable: the document parses, its nested values must not trip anything after.
+DEEP_OK = (
+    b'{"id": "3c90c3cc-0d44-4b50-8888-8dd25736052a", "status": "failed", "error": '
+    + b"[" * 900
+    + b"]" * 900
+    + b', "options": '
+    + b"[" * 900
+    + b"]" * 900
+    + b"}"
+)
+
+BODIES = st.one_of(
+    TENSORPIX_INPUTS.map(_body),
+    AIHUBMIX_INPUTS.map(_body),
+    JSON.map(_body),
+    st.binary(max_size=300),
+    st.sampled_from(
+        [
+            b"",
+            TOO_DEEP,
+            DEEP_OK,
+            b'{"id": ' * 5_000,
+            b"<!DOCTYPE html><html><body>Maintenance</body></html>",
+            b"\xef\xbb\xbf{}",  # a UTF-8 byte order mark
+            b'{"id": "x", "id": 1}',
+            '{"id": "\ud800"}'.encode("utf-8", "surrogatepass"),
+        ]
+    ),
+)
+
+
+@pytest.fixture
+def http_hooks(api: Any, connections: Any) -> dict[str, VideoJobHook]:
+    """Hooks over the root conftest's MockTransport, keyed with the canary connection."""
+    return {"tensorpix": TensorPixHook(), "aihubmix": AIHubMixHook()}
+
+
+@FUZZ
+@given(body=BODIES, provider=st.sampled_from(["tensorpix", "aihubmix"]), mode=st.sampled_from(["sync", "async"]))
+@example(body=TOO_DEEP, provider="tensorpix", mode="sync")
+@example(body=TOO_DEEP, provider="aihubmix", mode="async")
+@example(body=DEEP_OK, provider="tensorpix", mode="async")
+@example(body=DEEP_OK, provider="aihubmix", mode="sync")
+def test_any_200_body_over_http(
+    api: Any, http_hooks: dict[str, VideoJobHook], body: bytes, provider: str, mode: str
+) -> None:
+    api.script(api.raw(200, body, {"content-type": "application/json"}))
+    hook = http_hooks[provider]
+    job_id = TP_ID if provider == "tensorpix" else AHM_ID
+
+    async def aget() -> VideoJob:
+        async with hook.async_session():
+            return await hook.aget_job(job_id)
+
+    settle((lambda: hook.get_job(job_id)) if mode == "sync" else (lambda: asyncio.run(aget())), job_id, provider)
+
+
+STATUSES = st.sampled_from([301, 302, 307, 400, 401, 403, 404, 405, 408, 409, 410, 413, 422, 429, 451]) | st.integers(
+    min_value=500, max_value=599
+)
+
+
+@FUZZ
+@given(body=BODIES, status=STATUSES, provider=st.sampled_from(["tensorpix", "aihubmix"]))
+@example(body=TOO_DEEP, status=500, provider="tensorpix")
+@example(body=TOO_DEEP, status=404, provider="aihubmix")
+def test_any_error_status_and_body_over_http(
+    api: Any, http_hooks: dict[str, VideoJobHook], body: bytes, status: int, provider: str
+) -> None:
+    """Whatever the body of a failed request, the error is ours and names the job and the status."""
+    api.script(api.raw(status, body, {"content-type": "application/json"}))
+    job_id = TP_ID if provider == "tensorpix" else AHM_ID
+    with pytest.raises(VideoAPIError) as info:
+        http_hooks[provider].get_job(job_id)
+    assert f"{provider} job {job_id}" in str(info.value)
+    assert f"HTTP {status}" in str(info.value)
+
+
+def test_the_fuzzers_reach_both_outcomes() -> None:
+    """Runs last in this module: the inputs were not all rejected, nor all accepted (they test something)."""
+    assert OUTCOMES["jobs"] > 0
+    assert OUTCOMES["invalid"] > 0
