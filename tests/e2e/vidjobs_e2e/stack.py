@@ -22,6 +22,7 @@ from .postgres import PostgresServer
 from .processes import ManagedProcess, ProcessRegistry, kill_stragglers, pids_with_environ_marker, wait_until
 from .report import TIMINGS
 from .rest import AirflowRestClient
+from .secrets_scan import ScanReport, scan_db
 from .simulator import SimulatorProcess
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -83,6 +84,8 @@ class E2EStack:
         self.rest: AirflowRestClient | None = None
         self.sampler = MemorySampler(self.marker)
         self.timings: dict[str, float] = {}
+        #: Canary hits in DB rows seen WHILE waits were deferred (trigger rows vanish once they fire).
+        self.secret_report = ScanReport()
         #: triggerer process name -> its ``job`` row id
         self.triggerer_jobs: dict[str, str] = {}
 
@@ -147,7 +150,12 @@ class E2EStack:
             bundles=self.bundles(),
             connections=self.connections(),
             parallelism=self.parallelism,
-            extra_env={MARKER_ENV: self.marker, COMPLETIONS_ENV: str(self.completions_file)},
+            extra_env={
+                MARKER_ENV: self.marker,
+                COMPLETIONS_ENV: str(self.completions_file),
+                # The example DAGs poll every 15 s by default; simulated jobs take seconds.
+                "VIDJOBS_EXAMPLE_POLL_SECONDS": "2",
+            },
         )
         self.airflow.migrate()
         self.add_db_connection()
@@ -223,6 +231,12 @@ class E2EStack:
         assert not proc.alive()
 
     # -- helpers for scenarios ---------------------------------------------------------------------
+
+    def snapshot_secrets(self, label: str) -> None:
+        """Scan trigger/next_kwargs/xcom/rendered-field rows now (call while waits are deferred)."""
+        assert self.pg is not None
+        assert self.sim is not None
+        self.secret_report.merge(scan_db(self.pg, self.sim.canaries, label))
 
     def check(self) -> None:
         """Raise if a component that must always run has died."""
