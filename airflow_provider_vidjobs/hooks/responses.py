@@ -139,6 +139,15 @@ def error_for_status(
             hint="Check the parameters given to the task",
             **common,
         )
+    location = headers.get("location") if 300 <= status < 400 else None
+    if location:
+        # Never followed: the key would go with the request to wherever the answer points.
+        return VideoAPIError(
+            f"unexpected HTTP status {status}: a redirect to {scrub(location[:300], secret)}, which is not followed "
+            "so that the API key is not sent there",
+            hint=f"Set the host of connection {conn_id!r} to the API's own base URL (the redirect's, if you trust it)",
+            **common,
+        )
     return VideoAPIError(f"unexpected HTTP status {status}", **common)
 
 
