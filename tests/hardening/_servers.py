@@ -41,6 +41,8 @@ class RawServer:
         self._sock.listen(16)
         self.port = self._sock.getsockname()[1]
         self._stop = threading.Event()
+        #: Set each time a response handler returns (the client hung up, or all was sent).
+        self.finished = threading.Event()
         self._thread = threading.Thread(target=self._serve, name=f"raw-server {self.url}", daemon=True)
         self._thread.start()
 
@@ -79,8 +81,11 @@ class RawServer:
                 headers[name.strip().lower()] = value.strip()
             seen = Seen(method, path, headers)
             self.requests.append(seen)
-            with contextlib.suppress(OSError):
-                self.respond(seen, conn, self)
+            try:
+                with contextlib.suppress(OSError):
+                    self.respond(seen, conn, self)
+            finally:
+                self.finished.set()
 
     def stop(self) -> None:
         self._stop.set()

@@ -15,13 +15,14 @@ import pickle
 import time
 import types
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from airflow_provider_vidjobs.testing.simulator import SimulatorHandle
 
-from ._harness import CANARY_KEY, FAST_TIMEOUTS
+from ._harness import CANARY_KEY, FAST_TIMEOUTS, Outcome, download_outcome, poke_outcome, trigger_outcome
 
 
 @pytest.fixture(autouse=True)
@@ -148,3 +149,22 @@ def sim(vidjobs_simulator: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> 
         conn = {"conn_type": conn_type, "host": vidjobs_simulator.url, "password": CANARY_KEY, "extra": FAST_TIMEOUTS}
         monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
     return vidjobs_simulator
+
+
+@pytest.fixture
+def run(leak_watch: LeakWatch, tmp_path: Path) -> Callable[..., Outcome]:
+    """``run(path, provider, job_id, **options)``: how one task ends when it waits (``trigger``, ``poke``)
+    or downloads (``download``, into ``tmp_path/videos/``); everything it produced is watched for the key."""
+
+    def go(path: str, provider: str, job_id: Any, **options: Any) -> Outcome:
+        if path == "trigger":
+            outcome = trigger_outcome(provider, job_id, **options)
+        elif path == "poke":
+            outcome = poke_outcome(provider, job_id, **options)
+        else:
+            outcome = download_outcome(provider, job_id, f"{tmp_path}/videos/", **options)
+        for what, value in outcome.leak_surfaces():
+            leak_watch.track(what, value)
+        return outcome
+
+    return go

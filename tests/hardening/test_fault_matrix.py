@@ -35,32 +35,12 @@ from airflow_provider_vidjobs.exceptions import (
 )
 from airflow_provider_vidjobs.testing.simulator import SimulatorHandle
 
-from ._harness import DONE, FOREVER, QUICK, Outcome, download_outcome, files_in, job_stats, new_job
-from ._harness import poke_outcome as _poke
-from ._harness import trigger_outcome as _trigger
+from ._harness import DONE, FOREVER, QUICK, Outcome, files_in, job_stats, new_job
 from ._servers import black_hole, closed_port
 
 PATHS = ("trigger", "poke", "download")
 JOB_GET = {"tensorpix": "GET /api/video-gen/jobs/{id}/", "aihubmix": "GET /v1/videos/{video_id}"}
 ASSET_GET = {"tensorpix": "GET /_storage/tensorpix/{job_id}/{file}", "aihubmix": "GET /v1/videos/{video_id}/content"}
-
-
-@pytest.fixture
-def run(sim: SimulatorHandle, leak_watch: Any, tmp_path: Path) -> Callable[..., Outcome]:
-    """``run(path, provider, job_id, **options)``: one task outcome, with everything it produced watched for the key."""
-
-    def go(path: str, provider: str, job_id: str, **options: Any) -> Outcome:
-        if path == "trigger":
-            outcome = _trigger(provider, job_id, **options)
-        elif path == "poke":
-            outcome = _poke(provider, job_id, **options)
-        else:
-            outcome = download_outcome(provider, job_id, f"{tmp_path}/videos/", **options)
-        for what, value in outcome.leak_surfaces():
-            leak_watch.track(what, value)
-        return outcome
-
-    return go
 
 
 def job_for(sim: SimulatorHandle, path: str, provider: str, *faults: dict[str, Any], **timeline: Any) -> str:
