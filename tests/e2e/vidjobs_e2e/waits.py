@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import collections
 import json
+import re
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -27,6 +29,8 @@ CONN_API = {
     "tensorpix_revocable": "tensorpix",
     "aihubmix_default": "aihubmix",
 }
+#: The trigger's own log line when it sees the job end (``tensorpix job <id>: succeeded 100% ...``).
+_END_LINE = re.compile(r'"event":\s*"(?:tensorpix|aihubmix) job \S+: (?:succeeded|failed|cancelled)\b')
 #: The default mix: both APIs, env-var and DB-stored connections.
 DEFAULT_CONNS = ("tensorpix_default", "aihubmix_default", "tensorpix_db")
 
@@ -146,15 +150,34 @@ class WaitsRun:
                 counts[int(record["map_index"])] += 1
         return counts
 
-    def fired_counts(self) -> collections.Counter[int]:
-        """How many "Trigger fired event" lines each map index has in its trigger logs (all triggerers)."""
+    def _trigger_logs(self) -> list[Path]:
         assert self.stack.airflow is not None
         base = self.stack.airflow.home / "logs" / f"dag_id={DAG_ID}" / f"run_id={self.run_id}" / f"task_id={TASK_ID}"
+        return sorted(base.glob("map_index=*/attempt=*.log.trigger.*.log"))
+
+    def fired_counts(self) -> collections.Counter[int]:
+        """How many "Trigger fired event" lines each map index has in its trigger logs (all triggerers)."""
         counts: collections.Counter[int] = collections.Counter()
-        for path in base.glob("map_index=*/attempt=*.log.trigger.*.log"):
+        for path in self._trigger_logs():
             map_index = int(path.parent.name.split("=", 1)[1])
             counts[map_index] += path.read_text(errors="replace").count('"Trigger fired event"')
         return counts
+
+    def firings(self) -> dict[int, list[str]]:
+        """``{map_index: [triggerer job id, ...]}``: each triggerer on which this wait's trigger fired.
+
+        A trigger fires once per run of it, so a wait whose trigger ran to its end on two triggerers shows
+        two ids. A run counts as fired if its log (``...log.trigger.<triggerer job id>.log``) has Airflow's
+        "Trigger fired event" line or the trigger's own line for the job's end: the triggerer sometimes
+        closes a finished trigger's log before writing its last lines.
+        """
+        out: dict[int, list[str]] = {w.map_index: [] for w in self.waits}
+        for path in self._trigger_logs():
+            map_index = int(path.parent.name.split("=", 1)[1])
+            text = path.read_text(errors="replace")
+            if '"Trigger fired event"' in text or _END_LINE.search(text):
+                out.setdefault(map_index, []).append(path.name.rsplit(".", 2)[-2])
+        return out
 
     def sim_requests(self) -> dict[str, dict[str, Any]]:
         """The simulator's per-job counters for this run's jobs."""
