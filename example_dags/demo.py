@@ -138,7 +138,7 @@ def run_with_progress(command: list[str], sink: Any, log: Path) -> int:
         if interactive:
             print(f"\r  {elapsed:4.0f} s  {status[:70]:<70}", end="", flush=True)
         elif elapsed - last_print >= 30:
-            print(f"  {elapsed:4.0f} s  {status}", flush=True)
+            print(f"  {elapsed:4.0f} s  {status[:100]}", flush=True)
             last_print = elapsed
     if interactive:
         print("\r" + " " * 80 + "\r", end="")
@@ -274,7 +274,7 @@ class Demo:
         if not ok or state != "success":
             self.failed.append(dag_id)
             states = run["states"] if run else {}
-            failed = sorted(task_label(t, i) for (t, i), s in states.items() if s not in ("success", "skipped"))
+            failed = sorted(task_label(t, i) for (t, i), s in states.items() if s == "failed")
             print(f"      failed tasks: {', '.join(failed) or '-'}: {last_error(log)}\n      full output: {log}")
             return None
         return run
@@ -459,6 +459,14 @@ sensors poll every second (VIDJOBS_EXAMPLE_POLL_SECONDS=1); by default they poll
 suits real jobs that take minutes."""
 
 
+class Stopped(Exception):
+    """SIGTERM arrived: unwind like Ctrl-C (subprocess.run kills its child on the way out)."""
+
+
+def _stop(signum: int, frame: Any) -> None:
+    raise Stopped
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reinstall", action="store_true", help="reinstall the package into .venv-demo first")
@@ -469,13 +477,16 @@ def main() -> int:
     if missing:
         print(f"{VENV} lacks {', '.join(missing)}; run again with --reinstall")
         return 2
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up (stop the simulator) on kill too
+    signal.signal(signal.SIGTERM, _stop)  # clean up on `kill` too: the running airflow and the simulator
     demo = Demo()
     try:
         return demo.run()
     except KeyboardInterrupt:
         print("\ninterrupted")
         return 130
+    except Stopped:
+        print("\nstopped (SIGTERM)")
+        return 143
     finally:
         if demo.sim is not None:
             demo.sim.stop()
