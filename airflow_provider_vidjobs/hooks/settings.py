@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -109,10 +110,20 @@ def clean_api_key(password: str | None, conn_id: str, provider: str) -> Secret:
             f"Connection {conn_id!r} has no API key. Put your {provider} API key in the connection's "
             "password field (shown as 'API key' in the UI)."
         )
-    if any(ch in key for ch in "\r\n\0") or any(ord(ch) < 32 for ch in key):
+    if any(ch in key for ch in "\r\n\0") or any(ord(ch) < 32 or ord(ch) == 127 for ch in key):
         raise ValueError(
             f"The API key in connection {conn_id!r} contains a line break or control character; "
             "paste the key again as a single line."
+        )
+    # Copied from a web page or a chat, a key can carry a space, a non-breaking or zero-width space or smart
+    # quotes: sent as they are, the API only says "key rejected". Name the character, never the key.
+    odd = next((i for i, ch in enumerate(key) if ch.isspace() or not ch.isascii()), None)
+    if odd is not None:
+        char = key[odd]
+        raise ValueError(
+            f"The API key in connection {conn_id!r} contains {unicodedata.name(char, 'a character').lower()} "
+            f"(U+{ord(char):04X}) at position {odd + 1} of {len(key)}; API keys are ASCII letters, digits and "
+            "punctuation only. Paste the key again as plain text."
         )
     return Secret(key)
 
