@@ -6,6 +6,8 @@ A task checks the job once; if it has not ended, it defers to :class:`VideoJobTr
 
 from __future__ import annotations
 
+import ast
+import json
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -74,6 +76,28 @@ def build_trigger(
         status_overrides=dict(status_overrides or {}),
         first_poll_delay=poll_policy.min_interval,
     )
+
+
+def job_reference(job: Any, provider: str | None) -> tuple[Any, str | None]:
+    """(job id, provider) from a job id or an upstream ``VideoJob`` XCom: a dict, or its rendered text.
+
+    Airflow renders templates as text unless the DAG sets ``render_template_as_native_obj``, so
+    ``"{{ ti.xcom_pull('create') }}"`` arrives as the dict's Python repr; both forms are read here.
+    """
+    if isinstance(job, str) and job.lstrip().startswith("{"):
+        try:
+            job = json.loads(job)
+        except (ValueError, RecursionError):
+            try:
+                job = ast.literal_eval(job.strip())
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                raise ValueError(f"The job looks like a dict but cannot be read: {job[:100]!r}") from None
+    if isinstance(job, Mapping):
+        if "job_id" not in job:
+            keys = sorted(str(key) for key in job)[:10]
+            raise ValueError(f"The job is a dict without a 'job_id' key (keys: {keys}); pass a VideoJob XCom")
+        return job["job_id"], provider or job.get("provider")
+    return job, provider
 
 
 def result_of(job: VideoJob) -> dict[str, Any]:

@@ -7,9 +7,7 @@ the sha256. Pre-signed URLs expire, so a fresh one is fetched first, and once mo
 
 from __future__ import annotations
 
-import ast
 import hashlib
-import json
 import re
 import time
 import uuid
@@ -22,7 +20,7 @@ from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_vidjobs.exceptions import DownloadError
 from airflow_provider_vidjobs.links import VideoJobLink, push_job_link
-from airflow_provider_vidjobs.waiting import make_hook
+from airflow_provider_vidjobs.waiting import job_reference, make_hook
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -151,23 +149,6 @@ class DownloadVideoOperator(BaseOperator):
         if raw.endswith("/"):
             return _path(raw, self.conn_id_storage) / f"{provider}-{safe_id}.{ext}"
         return _path(raw, self.conn_id_storage)
-
-
-def job_reference(job: Any, provider: str | None) -> tuple[Any, str | None]:
-    """(job id, provider) from a job id or an upstream ``VideoJob`` XCom (a dict, or its rendered text)."""
-    if isinstance(job, str) and job.lstrip().startswith("{"):
-        try:
-            job = json.loads(job)
-        except ValueError:
-            try:
-                job = ast.literal_eval(job)
-            except (ValueError, SyntaxError):
-                raise ValueError(f"job looks like a dict but cannot be read: {job[:100]!r}") from None
-    if isinstance(job, Mapping):
-        if "job_id" not in job:
-            raise ValueError(f"job is a dict without a 'job_id' key (keys: {sorted(job)[:10]}); pass a VideoJob XCom")
-        return job["job_id"], provider or job.get("provider")
-    return job, provider
 
 
 def _path(raw: str, conn_id: str | None) -> Any:

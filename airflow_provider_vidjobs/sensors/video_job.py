@@ -11,7 +11,7 @@ from airflow_provider_vidjobs.exceptions import JobFailedError, TransientAPIErro
 from airflow_provider_vidjobs.links import VideoJobLink, push_job_link
 from airflow_provider_vidjobs.models import JobStatus
 from airflow_provider_vidjobs.polling import PollPolicy
-from airflow_provider_vidjobs.waiting import build_trigger, job_from_event, make_hook, result_of
+from airflow_provider_vidjobs.waiting import build_trigger, job_from_event, job_reference, make_hook, result_of
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -76,12 +76,17 @@ class VideoJobSensor(BaseSensorOperator):
             self._hook = make_hook(self.provider, self.conn_id, self.status_overrides)
         return self._hook
 
+    @property
+    def _job_id(self) -> Any:
+        """``job_id`` as rendered: an id, or an upstream VideoJob XCom (a dict, or its text) holding one."""
+        return job_reference(self.job_id, None)[0]
+
     def execute(self, context: Context) -> Any:
-        push_job_link(context, self.hook, self.job_id)
+        push_job_link(context, self.hook, self._job_id)
         if not self.deferrable:
             return super().execute(context)
         # Check once first: a job that already ended never defers (and dodges a fast-trigger race).
-        job = self.hook.get_job(self.job_id)
+        job = self.hook.get_job(self._job_id)
         self.log.info("%s", job.summary())
         if job.is_terminal:
             return result_of(job)
@@ -98,7 +103,7 @@ class VideoJobSensor(BaseSensorOperator):
 
     def poke(self, context: Context) -> PokeReturnValue:
         try:
-            job = self.hook.get_job(self.job_id)
+            job = self.hook.get_job(self._job_id)
         except TransientAPIError as error:
             self.log.warning("%s; will check again in %s s", error, self.poke_interval)
             return PokeReturnValue(is_done=False)
@@ -111,7 +116,7 @@ class VideoJobSensor(BaseSensorOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resume after the trigger fired: validate the event, then return the job or raise."""
-        job_id = self.hook.validate_job_id(self.job_id)
+        job_id = self.hook.validate_job_id(self._job_id)
         try:
             job = job_from_event(event, job_id=job_id, on_timeout=AirflowSensorTimeout)
         except AirflowSensorTimeout:
