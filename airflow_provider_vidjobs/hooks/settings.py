@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -75,6 +76,10 @@ class ConnectionSettings:
         return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
 
 
+#: ``user:password@`` at the start of a host (after an optional scheme): where a pasted key would hide.
+_USERINFO = re.compile(r"^((?:[A-Za-z][A-Za-z0-9+.-]*:)?//)?[^/?#]*@")
+
+
 def normalize_base_url(host: str | None, default: str, scheme: str | None = None, port: int | None = None) -> str:
     """The API root from a connection host: ``api.example.com`` -> ``https://api.example.com``.
 
@@ -84,18 +89,24 @@ def normalize_base_url(host: str | None, default: str, scheme: str | None = None
     raw = (host or "").strip()
     if not raw:
         return default.rstrip("/")
+    shown = _USERINFO.sub(r"\1***@", raw)  # every message shows this: a key typed before an @ stays hidden
+    if shown != raw:
+        raise ValueError(
+            f"The connection host {shown!r} contains a user name or password before '@'. Put the API key in "
+            "the connection's password field and only the base URL in the host."
+        )
     if any(ch.isspace() for ch in raw):
-        raise ValueError(f"The connection host {host!r} contains whitespace; set it to the API's base URL only.")
+        raise ValueError(f"The connection host {shown!r} contains whitespace; set it to the API's base URL only.")
     if "://" not in raw:
         raw = f"{(scheme or 'https').strip().lower()}://{raw}"
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(
-            f"The connection host {host!r} is not an http(s) URL. Set it to the API's base URL, "
+            f"The connection host {shown!r} is not an http(s) URL. Set it to the API's base URL, "
             f"for example {default!r}, or leave it empty to use that default."
         )
     if parts.query or parts.fragment:
-        raise ValueError(f"The connection host {host!r} must not have a query string or fragment.")
+        raise ValueError(f"The connection host {shown!r} must not have a query string or fragment.")
     netloc = parts.netloc
     if port and parts.port is None:
         netloc = f"{netloc}:{port}"
