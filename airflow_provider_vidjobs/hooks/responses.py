@@ -79,6 +79,49 @@ def scrub(text: str | None, secret: str | None) -> str | None:
     return text.replace(secret, "***")
 
 
+def scrub_document(document: Any, secret: str | None) -> Any:
+    """Decoded JSON with ``secret`` replaced in every string (keys included): a vendor may write the key it
+    was sent into a job's error message, which would then reach logs, XComs and trigger events.
+
+    Iterative (a document may nest as deep as the parser allows); returns ``document`` itself, uncopied,
+    when the secret is not in it, which is every time in practice.
+    """
+    if not secret or not _contains(document, secret):
+        return document
+    if not isinstance(document, dict | list):
+        return scrub(document, secret) if isinstance(document, str) else document
+    root: dict[Any, Any] | list[Any] = {} if isinstance(document, dict) else []
+    stack: list[tuple[Any, Any]] = [(document, root)]
+    while stack:
+        source, target = stack.pop()
+        for key, value in source.items() if isinstance(source, dict) else enumerate(source):
+            if isinstance(value, dict | list):
+                copy: Any = {} if isinstance(value, dict) else []
+                stack.append((value, copy))
+            else:
+                copy = scrub(value, secret) if isinstance(value, str) else value
+            if isinstance(target, dict):
+                target[scrub(key, secret) if isinstance(key, str) else key] = copy
+            else:
+                target.append(copy)
+    return root
+
+
+def _contains(document: Any, secret: str) -> bool:
+    stack = [document]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if secret in value:
+                return True
+        elif isinstance(value, dict):
+            stack.extend(value)
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
+
+
 def error_for_status(
     status: int,
     headers: Mapping[str, str],
