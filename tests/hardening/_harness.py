@@ -137,6 +137,7 @@ def trigger_outcome(
     except Exception as error:  # the outcome under test
         outcome.error = error
     outcome.objects.append(sensor.hook)
+    sensor.hook.close()
     return outcome
 
 
@@ -152,6 +153,7 @@ def poke_outcome(provider: str, job_id: Any, **sensor_kwargs: Any) -> Outcome:
     outcome.elapsed = time.monotonic() - started
     if sensor._hook is not None:
         outcome.objects.append(sensor._hook)
+        sensor._hook.close()
     return outcome
 
 

@@ -453,6 +453,53 @@ def test_any_error_status_and_body_over_http(
     assert f"HTTP {status}" in str(info.value)
 
 
+SECRET = "sk-fuzz-0123456789abcdef"
+
+
+def _naive_scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace(SECRET, "***")
+    if isinstance(value, dict):
+        return {_naive_scrub(k): _naive_scrub(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_naive_scrub(v) for v in value]
+    return value
+
+
+@st.composite
+def with_secret(draw: st.DrawFn) -> Any:
+    """A JSON document with the key written into some of its strings (values and keys)."""
+    text = st.builds(lambda a, b: f"{a}{SECRET}{b}", st.text(max_size=5), st.text(max_size=5)) | st.text(max_size=8)
+    leaves = st.none() | st.integers() | st.floats(allow_nan=False) | text
+    return draw(
+        st.recursive(
+            leaves, lambda kids: st.lists(kids, max_size=4) | st.dictionaries(text, kids, max_size=4), max_leaves=30
+        )
+    )
+
+
+@FUZZ
+@given(document=with_secret())
+def test_scrubbing_a_document_removes_the_key_everywhere(document: Any) -> None:
+    from airflow_provider_vidjobs.hooks.responses import scrub_document
+
+    scrubbed = scrub_document(document, SECRET)
+    assert SECRET not in json.dumps(scrubbed)
+    assert scrubbed == _naive_scrub(document)
+    if SECRET not in json.dumps(document):
+        assert scrubbed is document  # no copy on the hot path
+
+
+def test_scrubbing_a_document_nested_to_the_parser_limit() -> None:
+    from airflow_provider_vidjobs.hooks.responses import scrub_document
+
+    document = json.loads("[" * 900 + json.dumps({"message": f"bad key {SECRET}"}) + "]" * 900)
+    scrubbed = scrub_document(document, SECRET)
+    for _ in range(900):
+        scrubbed = scrubbed[0]
+    assert scrubbed == {"message": "bad key ***"}
+
+
 def test_the_fuzzers_reach_both_outcomes() -> None:
     """Runs last in this module: the inputs were not all rejected, nor all accepted (they test something)."""
     assert OUTCOMES["jobs"] > 0

@@ -1,0 +1,375 @@
+"""The canary key (tests/conftest.py's ``CANARY_KEY``) never leaves the Authorization header of an API request.
+
+Every test of this directory already runs under ``leak_watch`` (root logger, ``httpx`` and ``httpcore``
+at DEBUG; Airflow's structlog output; each task's error, XComs, trigger event and kwargs). This module
+adds what is not covered by one fault: the reprs of every object of ours, Airflow's serde form of the
+deferral, rendered template fields, errors (str, repr, pickle, formatted traceback) when a server echoes
+the key back, keys typed into the host, and the secret masker of Airflow's own logging, end to end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import pickle
+import subprocess
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from airflow.providers.common.compat.sdk import TaskDeferred
+from airflow.sdk.serde import serialize
+
+from airflow_provider_vidjobs.exceptions import (
+    AuthenticationError,
+    DownloadError,
+    JobFailedError,
+    VideoAPIError,
+    VideoJobError,
+)
+from airflow_provider_vidjobs.hooks import clients
+from airflow_provider_vidjobs.hooks.aihubmix import AIHubMixHook
+from airflow_provider_vidjobs.hooks.base import AssetSource, VideoJobHook
+from airflow_provider_vidjobs.hooks.tensorpix import TensorPixHook
+from airflow_provider_vidjobs.operators.aihubmix import AIHubMixCreateVideoOperator
+from airflow_provider_vidjobs.operators.download import DownloadVideoOperator
+from airflow_provider_vidjobs.sensors.video_job import VideoJobSensor
+from airflow_provider_vidjobs.testing.simulator import SimulatorHandle
+
+from ._harness import CANARY_KEY, DONE, FOREVER, QUICK, make_context, new_job
+from ._servers import RawServer, Seen, json_bytes, reply
+
+TP_ID = "3c90c3cc-0d44-4b50-8888-8dd25736052a"
+
+
+def forms(value: Any) -> dict[str, str]:
+    """The text forms of ``value`` a log, a UI or a pickled payload could show."""
+    out = {"str": str(value), "repr": repr(value)}
+    if isinstance(value, BaseException):
+        out["traceback"] = "".join(traceback.format_exception(value))
+        out["pickle"] = pickle.dumps(value).decode("latin-1")
+        again = pickle.loads(pickle.dumps(value))
+        out["unpickled"] = f"{again} {again!r}"
+    return out
+
+
+def assert_clean(value: Any, what: str = "value") -> None:
+    for form, text in forms(value).items():
+        assert CANARY_KEY not in text, f"the key leaked into the {form} of {what}"
+
+
+# ----- the watch itself can fail ----------------------------------------------------------------
+
+
+def test_the_leak_watch_sees_every_channel(leak_watch: Any) -> None:
+    """Plant the key in each channel the watch reads: each one must be reported (then cleaned up)."""
+    import structlog
+
+    logging.getLogger("httpcore.http11").debug("planted %s", CANARY_KEY)
+    assert leak_watch.findings() == ["a captured log record"]
+    leak_watch.caplog.clear()
+
+    structlog.get_logger("airflow.task").info("planted", key=CANARY_KEY)
+    assert leak_watch.findings() == ["stdout/stderr (Airflow's structlog output)"]
+    leak_watch.output = ""
+
+    leak_watch.track("a planted error", VideoJobError("boom", vendor_message=f"echo {CANARY_KEY}"))
+    assert [f for f in leak_watch.findings() if "planted" in f]
+    leak_watch.tracked.clear()
+    assert leak_watch.findings() == []
+
+
+def test_httpcore_debug_logs_are_captured(sim: SimulatorHandle, run: Any, leak_watch: Any) -> None:
+    """The DEBUG capture really includes the transport's logs (so 'no key in them' means something)."""
+    job_id = new_job(sim, "aihubmix", DONE)
+    assert run("poke", "aihubmix", job_id).ok
+    names = {record.name for record in leak_watch.caplog.records}
+    assert {"httpx", "httpcore.http11", "httpcore.connection"} <= names
+
+
+# ----- reprs of everything of ours --------------------------------------------------------------
+
+
+def _objects_of_a_used_hook(hook: VideoJobHook, job_id: str) -> dict[str, Any]:
+    job = hook.get_job(job_id)
+    client = hook.get_conn()
+    settings = hook.settings
+    return {
+        "hook": hook,
+        "settings": settings,
+        "api_key (Secret)": settings.api_key,
+        "sync client": client,
+        "client auth": client.auth,
+        "client headers": client.headers,
+        "auth cache": hook._auth_cache,
+        "job": job,
+        "asset source": AssetSource(url="https://x/y.mp4", send_key=False, job=job),
+        "hook vars": vars(hook),
+    }
+
+
+@pytest.mark.parametrize("provider", ["tensorpix", "aihubmix"])
+def test_no_object_of_ours_shows_the_key(sim: SimulatorHandle, provider: str) -> None:
+    job_id = new_job(sim, provider, DONE)
+    hook: VideoJobHook = TensorPixHook() if provider == "tensorpix" else AIHubMixHook()
+    objects = _objects_of_a_used_hook(hook, job_id)
+
+    async def pooled() -> dict[str, Any]:
+        async with hook.async_session():
+            poll = await hook.apoll_job(job_id)
+            shared = hook._session
+            return {"poll": poll, "shared client": shared, "async client": shared.client, "pool": clients.CLIENT_POOL}
+
+    objects.update(asyncio.run(pooled()))
+    sensor = VideoJobSensor(task_id="s", job_id=job_id, conn_id=f"{provider}_default")
+    sensor._hook = hook
+    objects.update({"sensor": sensor, "sensor vars": vars(sensor)})
+    objects["download operator"] = DownloadVideoOperator(task_id="d", job=job_id, destination="/tmp/x/")
+    for what, value in objects.items():
+        assert_clean(value, what)
+    hook.close()
+
+
+def test_the_deferral_holds_no_key(sim: SimulatorHandle, leak_watch: Any) -> None:
+    """What Airflow stores in plain JSON when a task defers: the trigger's kwargs through serde."""
+    job_id = new_job(sim, "tensorpix", FOREVER)
+    sensor = VideoJobSensor(task_id="s", job_id=job_id, conn_id="tensorpix_default", deferrable=True)
+    context = make_context()
+    with pytest.raises(TaskDeferred) as info:
+        sensor.execute(context)
+    _, kwargs = info.value.trigger.serialize()
+    stored = json.dumps(serialize(kwargs))
+    assert CANARY_KEY not in stored
+    assert job_id in stored  # the check looked at the real thing
+    leak_watch.track("trigger", info.value.trigger)
+    leak_watch.track("xcoms", context["ti"].xcoms)
+    sensor.hook.close()
+
+
+def test_the_create_operator_deferral_and_xcoms_hold_no_key(sim: SimulatorHandle, leak_watch: Any) -> None:
+    operator = AIHubMixCreateVideoOperator(
+        task_id="create", prompt="a fox", wait_for_completion=True, deferrable=True, extra_params={"sim": FOREVER}
+    )
+    context = make_context()
+    with pytest.raises(TaskDeferred) as info:
+        operator.execute(context)
+    stored = json.dumps(serialize(info.value.trigger.serialize()[1]))
+    assert CANARY_KEY not in stored
+    assert context["ti"].xcoms["job_id"] in stored
+    leak_watch.track("xcoms", context["ti"].xcoms)
+    leak_watch.track("operator", operator)
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_rendered_template_fields_hold_no_key(sim: SimulatorHandle, native: bool) -> None:
+    import datetime as dt
+
+    from airflow.sdk import DAG
+
+    job_id = new_job(sim, "aihubmix", QUICK)
+    with DAG("leaks", start_date=dt.datetime(2025, 1, 1), schedule=None, render_template_as_native_obj=native) as dag:
+        tasks = [
+            VideoJobSensor(task_id="s", job_id="{{ params.job }}", conn_id="{{ params.conn }}", poll_interval=0.05),
+            DownloadVideoOperator(task_id="d", job="{{ params.job }}", destination="/tmp/{job_id}/"),
+            AIHubMixCreateVideoOperator(task_id="c", prompt="{{ params.job }}", conn_id="{{ params.conn }}"),
+        ]
+    context = {"params": {"job": job_id, "conn": "aihubmix_default"}}
+    for task in tasks:
+        task.render_template_fields(context, jinja_env=dag.get_template_env())
+        rendered = {name: getattr(task, name) for name in task.template_fields}
+        assert job_id in json.dumps(rendered, default=str)
+        assert_clean(rendered, f"{task.task_id} rendered fields")
+    sensor = tasks[0]
+    assert isinstance(sensor, VideoJobSensor)
+    assert sensor.execute(make_context())["job_id"] == job_id
+    sensor.hook.close()
+
+
+# ----- servers that echo the key back -----------------------------------------------------------
+
+
+def _echoing(status: int) -> Any:
+    def respond(seen: Seen, conn: Any, server: RawServer) -> None:
+        echoed = seen.headers.get("authorization", "")
+        body = {"detail": f"Invalid token: {echoed}", "error": {"message": f"Bad key {echoed}", "code": echoed}}
+        reply(conn, status, json_bytes(body), {"content-type": "application/json", "x-request-id": echoed[-20:]})
+
+    return respond
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 429, 500])
+@pytest.mark.parametrize("path", ["trigger", "poke", "download"])
+def test_a_server_echoing_the_key_in_its_error_does_not_leak_it(
+    define_connection: Any, run: Any, status: int, path: str
+) -> None:
+    with RawServer(_echoing(status)) as server:
+        define_connection("echo", "aihubmix", server.url, extra={"max_attempts": 1})
+        options = (
+            {"policy": {"failure_budget": 0.2}} if path == "trigger" else {"timeout": 0.2} if path == "poke" else {}
+        )
+        outcome = run(path, "aihubmix", "video_1", conn_id="echo", **options)
+    assert outcome.error is not None
+    assert any(CANARY_KEY in seen.headers.get("authorization", "") for seen in server.requests)  # it was echoed
+    assert_clean(outcome.error, "the task's error")
+    if status != 429 and not (status == 500 and path == "poke"):
+        assert "***" in outcome.message  # the vendor's words are kept, with the key scrubbed
+
+
+@pytest.mark.parametrize("path", ["trigger", "poke"])
+def test_a_job_whose_error_message_echoes_the_key(define_connection: Any, run: Any, path: str) -> None:
+    """A vendor that writes the key into a failed job's error: the message is kept, the key is not (in the
+    error, the logged summary, the trigger event's message and job)."""
+
+    def respond(seen: Seen, conn: Any, server: RawServer) -> None:
+        doc = {
+            "id": "video_1",
+            "object": "video",
+            "status": "failed",
+            "created_at": 1795446636,
+            "error": {"code": "auth", "message": f"key {seen.headers.get('authorization', '')} has no credits"},
+        }
+        reply(conn, 200, json_bytes(doc), {"content-type": "application/json"})
+
+    with RawServer(respond) as server:
+        define_connection("echo", "aihubmix", server.url)
+        outcome = run(path, "aihubmix", "video_1", conn_id="echo")
+    assert isinstance(outcome.error, JobFailedError)
+    assert_clean(outcome.error, "JobFailedError")
+    assert "key Bearer *** has no credits" in outcome.message
+
+
+def test_storage_echoing_the_key_is_never_sent_it(define_connection: Any, run: Any) -> None:
+    """Storage never receives the key, so it cannot echo it (the API's own content route does get it)."""
+
+    def api(seen: Seen, conn: Any, server: RawServer) -> None:
+        if "/content" in seen.path:
+            _echoing(403)(seen, conn, server)
+            return
+        doc = {"id": "video_1", "object": "video", "status": "completed", "created_at": 1795446636}
+        reply(conn, 200, json_bytes(doc), {"content-type": "application/json"})
+
+    with RawServer(api) as server:
+        define_connection("echo", "aihubmix", server.url)
+        outcome = run("download", "aihubmix", "video_1", conn_id="echo")
+    assert isinstance(outcome.error, DownloadError)
+    assert_clean(outcome.error, "DownloadError")
+    assert "***" in outcome.message
+
+
+# ----- the key typed where it does not belong --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        f"https://user:{CANARY_KEY}@gw.example.com",
+        f"https://{CANARY_KEY}@gw.example.com/v1",
+        f"user:{CANARY_KEY}@gw.example.com",
+        f"ftp://user:{CANARY_KEY}@gw.example.com",
+        f"https://user:{CANARY_KEY}@gw example.com",
+    ],
+)
+def test_a_key_typed_into_the_host_is_refused_without_echoing_it(
+    api: Any, connections: Any, leak_watch: Any, host: str
+) -> None:
+    connections("aihubmix_default", "aihubmix", host=host)
+    with pytest.raises(ValueError, match="password field") as info:
+        AIHubMixHook().get_job("video_1")
+    leak_watch.track("error", info.value)
+    assert_clean(info.value, "the host error")
+    assert api.requests == []
+
+
+def test_test_connection_messages_hold_no_key(define_connection: Any) -> None:
+    with RawServer(_echoing(401)) as server:
+        define_connection("echo", "tensorpix", server.url, extra={"max_attempts": 1})
+        ok, message = TensorPixHook("echo").test_connection()
+    assert ok is False
+    assert "The API key was rejected" in message
+    assert CANARY_KEY not in message
+
+
+def test_an_error_raised_from_a_transport_failure_does_not_carry_the_request(define_connection: Any) -> None:
+    """httpx errors hold the request, Authorization header included: ours never chain to one visibly."""
+    define_connection("down", "tensorpix", "http://127.0.0.1:9", extra={"max_attempts": 2})
+    hook = TensorPixHook("down")
+    with pytest.raises(VideoAPIError) as info:
+        hook.get_job(TP_ID)
+    error: BaseException | None = info.value
+    shown = "".join(traceback.format_exception(info.value))
+    assert "could not reach http://127.0.0.1:9" in shown
+    assert CANARY_KEY not in shown
+    while error is not None:  # whatever is reachable and shown in a traceback
+        if isinstance(error, httpx.HTTPError):
+            assert error is info.value.__context__
+            assert info.value.__suppress_context__
+        error = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+    assert_clean(info.value, "the transport error")
+    hook.close()
+
+
+# ----- Airflow's secret masker, through Airflow's own logging ------------------------------------
+
+MASKER_SCRIPT = r"""
+import io, json, logging, os, sys
+from airflow.sdk.log import configure_logging
+
+out = open(sys.argv[1], "wb")
+configure_logging(json_output=True, output=out, cache_logger_on_first_use=False)  # as the supervisor does
+
+from airflow_provider_vidjobs.hooks.aihubmix import AIHubMixHook
+key, other = os.environ["LEAK_KEY"], os.environ["LEAK_OTHER"]
+hook = AIHubMixHook("masked")
+hook.settings  # reading the connection registers its key with the masker
+hook.log.warning("structlog line: key=%s other=%s", key, other)
+logging.getLogger("airflow.task").error("stdlib line: key=%s other=%s", key, other)
+try:
+    raise RuntimeError(f"failure mentioning {key}")
+except RuntimeError:
+    hook.log.exception("with a traceback")
+out.flush()
+"""
+
+
+def test_the_secret_masker_redacts_the_key_in_airflow_logs(tmp_path: Path, sim: SimulatorHandle) -> None:
+    """A fresh process sets up Airflow's logging as the task supervisor does (JSON lines, masking on),
+    reads the connection through the hook (which registers the key), then logs the key three ways."""
+    other = "unregistered-sk-0f9e8d7c6b5a49382716"  # a control: never registered, so never masked
+    script = tmp_path / "masker.py"
+    script.write_text(MASKER_SCRIPT)
+    log_file = tmp_path / "task.log"
+    conn = {"conn_type": "aihubmix", "host": sim.url, "password": CANARY_KEY}
+    env = {**os.environ, "AIRFLOW_CONN_MASKED": json.dumps(conn), "LEAK_KEY": CANARY_KEY, "LEAK_OTHER": other}
+    done = subprocess.run(
+        [sys.executable, str(script), str(log_file)], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [json.loads(line) for line in log_file.read_text().splitlines() if line.strip()]
+    text = json.dumps(lines)
+    assert len(lines) >= 3, text
+    assert CANARY_KEY not in text
+    assert CANARY_KEY not in done.stdout + done.stderr
+    assert text.count("***") >= 3  # structlog line, stdlib line, traceback
+    assert other in text  # the masker masks what was registered, not everything
+
+
+def test_leaks_seen_at_the_simulator_are_zero(sim: SimulatorHandle, run: Any) -> None:
+    """The storage the simulator plays refuses (and counts) any Authorization header: downloads send none."""
+    for provider in ("tensorpix", "aihubmix"):
+        job_id = new_job(sim, provider, DONE)
+        assert run("download", provider, job_id).ok
+    assert sim.control.stats()["storage_auth_leaks"] == 0
+
+
+def test_an_auth_error_from_the_simulator_holds_no_key(sim: SimulatorHandle, run: Any) -> None:
+    job_id = new_job(sim, "aihubmix", QUICK)
+    sim.control.set_keys(aihubmix=["some-other-key"])
+    outcome = run("poke", "aihubmix", job_id)
+    assert isinstance(outcome.error, AuthenticationError)
+    assert "Incorrect API key provided" in outcome.message  # OpenAI shows a masked key: still not ours
+    assert_clean(outcome.error)
