@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import base64
 import binascii
+import json
 import mimetypes
 import os
 from collections.abc import Mapping, Sequence
@@ -62,7 +64,7 @@ class AIHubMixCreateVideoOperator(BaseOperator):
         seconds: str | int | None = None,
         size: str | None = None,
         input_reference: str | bytes | os.PathLike[str] | None = None,
-        extra_params: Mapping[str, Any] | None = None,
+        extra_params: Mapping[str, Any] | str | None = None,
         conn_id: str = AIHubMixHook.default_conn_name,
         wait_for_completion: bool = False,
         poll_interval: float = 15.0,
@@ -79,7 +81,8 @@ class AIHubMixCreateVideoOperator(BaseOperator):
         self.seconds = seconds
         self.size = size
         self.input_reference = input_reference
-        self.extra_params = dict(extra_params or {})
+        # Kept as given: it may be a template or an XComArg until execute() renders it.
+        self.extra_params = extra_params
         self.conn_id = conn_id
         self.wait_for_completion = wait_for_completion
         self.poll_policy = PollPolicy(
@@ -102,7 +105,7 @@ class AIHubMixCreateVideoOperator(BaseOperator):
             seconds=self.seconds,
             size=self.size,
             input_reference=to_input_reference(self.input_reference),
-            extra_params=self.extra_params,
+            extra_params=as_params(self.extra_params),
         )
         context["ti"].xcom_push(key=JOB_ID_XCOM_KEY, value=job.job_id)
         push_job_link(context, hook, job.job_id)
@@ -146,7 +149,10 @@ class AIHubMixCreateVideoOperator(BaseOperator):
         """Resume after the wait: validate the event, then return the final job or raise."""
         expected = job_id or (event or {}).get("job_id") or ""
         if not job_id and context:
-            expected = context["ti"].xcom_pull(task_ids=self.task_id, key=JOB_ID_XCOM_KEY) or expected
+            ti = context["ti"]
+            # map_indexes: a mapped task must read its own id, not every instance's.
+            pushed = ti.xcom_pull(task_ids=self.task_id, key=JOB_ID_XCOM_KEY, map_indexes=ti.map_index)
+            expected = pushed or expected
         job = job_from_event(event, job_id=str(expected), on_timeout=_WaitTimeout)
         self.log.info("%s", job.summary())
         return result_of(job)
@@ -157,6 +163,23 @@ class _WaitTimeout(VideoJobError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, hint="Raise the operator's timeout, or wait on the job id with VideoJobSensor")
+
+
+def as_params(value: Any) -> dict[str, Any]:
+    """``extra_params`` as rendered: a dict, or the text of one (a Jinja template renders a dict as text)."""
+    if value is None or value == "":
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            try:
+                value = ast.literal_eval(value)
+            except (ValueError, SyntaxError):
+                raise ValueError(f"extra_params rendered to text that is not a dict: {value[:200]!r}") from None
+    if not isinstance(value, Mapping):
+        raise ValueError(f"extra_params must be a dict of API fields, not {type(value).__name__}")
+    return dict(value)
 
 
 def to_input_reference(value: str | bytes | os.PathLike[str] | Mapping[str, Any] | None) -> InputReference | None:
