@@ -78,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--keep-alive-timeout-s", type=float, default=15.0, help="idle keep-alive timeout")
     o.add_argument("--log-level", default="warning", help="uvicorn log level")
     o.add_argument("--cpu", type=int, help="pin the server to this CPU core (Linux)")
+    t = p.add_argument_group("TLS (serve https:// instead of http://)")
+    t.add_argument("--ssl-certfile", help="PEM certificate (optionally followed by its CA chain)")
+    t.add_argument("--ssl-keyfile", help="PEM private key of the certificate")
     return p
 
 
@@ -119,6 +122,8 @@ def config_from_args(ns: argparse.Namespace) -> SimulatorConfig:
         storage_secret=ns.storage_secret,
         keep_alive_timeout_s=ns.keep_alive_timeout_s,
         log_level=ns.log_level,
+        ssl_certfile=ns.ssl_certfile,
+        ssl_keyfile=ns.ssl_keyfile,
     )
 
 
@@ -128,6 +133,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from airflow_provider_vidjobs.testing.simulator.state import SimState
 
     ns = build_parser().parse_args(argv)
+    if bool(ns.ssl_certfile) != bool(ns.ssl_keyfile):
+        print("vidjobs-simulator: --ssl-certfile and --ssl-keyfile go together", file=sys.stderr)
+        return 2
     config = config_from_args(ns)
     try:
         SimState(config)  # validate timeline, faults and id style before binding

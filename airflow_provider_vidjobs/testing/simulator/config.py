@@ -41,6 +41,15 @@ class SimulatorConfig:
     keep_alive_timeout_s: float = 15.0
     #: uvicorn log level.
     log_level: str = "warning"
+    #: Serve HTTPS with this certificate (PEM; may be followed by its CA chain) and private key.
+    #: The control client trusts the certificate file, so a self-signed one works.
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+
+    @property
+    def scheme(self) -> str:
+        """``https`` when a certificate is configured, else ``http``."""
+        return "https" if self.ssl_certfile else "http"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready view (the storage secret is not shown)."""

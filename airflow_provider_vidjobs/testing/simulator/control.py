@@ -3,6 +3,7 @@ benchmarks to script jobs, inject faults and read counters."""
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 from urllib.parse import quote
 
@@ -13,6 +14,11 @@ def _q(job_id: str) -> str:
     return quote(job_id, safe="")
 
 
+def _tls(verify: str | bool) -> ssl.SSLContext | bool:
+    """httpx deprecates a CA path as ``verify``: build the context it wants from one."""
+    return ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
+
+
 class ControlError(RuntimeError):
     """The control API refused a request."""
 
@@ -20,9 +26,10 @@ class ControlError(RuntimeError):
 class SimulatorControl:
     """Sync httpx client for one simulator's control API."""
 
-    def __init__(self, url: str, *, timeout: float = 10.0) -> None:
+    def __init__(self, url: str, *, timeout: float = 10.0, verify: str | bool = True) -> None:
+        """``verify``: for an HTTPS simulator, the PEM file of its certificate (or of its CA)."""
         self.url = url
-        self._http = httpx.Client(base_url=url, timeout=timeout, trust_env=False)
+        self._http = httpx.Client(base_url=url, timeout=timeout, trust_env=False, verify=_tls(verify))
 
     def close(self) -> None:
         """Close the underlying connection pool."""

@@ -17,7 +17,7 @@ class SimulatorHandle:
     def __init__(self, url: str, config: SimulatorConfig, stopper: Callable[[], None], *, process: Any = None) -> None:
         self.url = url
         self.config = config
-        self.control = SimulatorControl(url)
+        self.control = SimulatorControl(url, verify=config.ssl_certfile or True)
         self.process = process
         self._stopper: Callable[[], None] | None = stopper
 

@@ -34,8 +34,8 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def socket_url(sock: socket.socket) -> str:
-    """``http://host:port`` for a bound socket (wildcard hosts become loopback)."""
+def socket_url(sock: socket.socket, scheme: str = "http") -> str:
+    """``http://host:port`` (or ``https://``) for a bound socket (wildcard hosts become loopback)."""
     host, port = sock.getsockname()[:2]
     if host in ("0.0.0.0", ""):  # noqa: S104 - only rewriting for display
         host = "127.0.0.1"
@@ -43,7 +43,7 @@ def socket_url(sock: socket.socket) -> str:
         host = "::1"
     if ":" in host:
         host = f"[{host}]"
-    return f"http://{host}:{port}"
+    return f"{scheme}://{host}:{port}"
 
 
 def _loop_name() -> str:
@@ -75,6 +75,8 @@ def make_server(config: SimulatorConfig, state: SimState, on_ready: Callable[[],
         timeout_keep_alive=max(1, round(config.keep_alive_timeout_s)),
         timeout_graceful_shutdown=2,
         backlog=2048,
+        ssl_certfile=config.ssl_certfile,
+        ssl_keyfile=config.ssl_keyfile,
     )
     return _Server(uconfig)
 
@@ -82,7 +84,7 @@ def make_server(config: SimulatorConfig, state: SimState, on_ready: Callable[[],
 def serve_forever(config: SimulatorConfig, on_ready: Callable[[str], None]) -> None:
     """Run in the foreground until SIGINT/SIGTERM; ``on_ready(url)`` once it accepts connections."""
     sock = bind_socket(config.host, config.port)
-    url = socket_url(sock)
+    url = socket_url(sock, config.scheme)
     server = make_server(config, SimState(config), lambda: on_ready(url))
     server.run(sockets=[sock])
 
@@ -96,7 +98,7 @@ def start_simulator(
     """
     cfg = config if config is not None else SimulatorConfig(**fields)
     sock = bind_socket(cfg.host, cfg.port)
-    url = socket_url(sock)
+    url = socket_url(sock, cfg.scheme)
     ready = threading.Event()
     server = make_server(cfg, SimState(cfg), ready.set)
     failure: list[BaseException] = []
@@ -145,6 +147,10 @@ def config_to_args(cfg: SimulatorConfig) -> list[str]:
         args += ["--seed", str(cfg.seed)]
     if cfg.storage_secret is not None:
         args += ["--storage-secret", cfg.storage_secret]
+    if cfg.ssl_certfile:
+        args += ["--ssl-certfile", cfg.ssl_certfile]
+    if cfg.ssl_keyfile:
+        args += ["--ssl-keyfile", cfg.ssl_keyfile]
     return args
 
 
