@@ -194,21 +194,29 @@ def error_for_status(
     return VideoAPIError(f"unexpected HTTP status {status}", **common)
 
 
-def error_for_transport(
-    error: httpx.HTTPError, *, provider: str, job_id: str | None, base_url: str
-) -> APIUnavailableError:
-    """A timeout or connection failure as a retryable error that says where we tried to go."""
+#: OpenSSL's reason in ``[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: <reason> (_ssl.c:1006)``.
+_TLS_REASON = re.compile(r"certificate verify failed: (.+?)(?: \(_ssl\.c:\d+\))?$")
+
+
+def error_for_transport(error: httpx.HTTPError, *, provider: str, job_id: str | None, base_url: str) -> VideoAPIError:
+    """A timeout or connection failure as a retryable error that says where we tried to go.
+
+    An untrusted certificate is not retryable: it will not fix itself, and a wait that sat it out would
+    only fail after its whole failure budget (or, polling in poke mode, never until its timeout).
+    """
     if isinstance(error, httpx.TimeoutException):
         what = f"timed out talking to {base_url} ({type(error).__name__})"
     else:
         reason = str(error) or type(error).__name__
         what = f"could not reach {base_url}: {reason}"
     if "CERTIFICATE_VERIFY_FAILED" in str(error):
-        return APIUnavailableError(
-            f"TLS certificate of {base_url} was not trusted",
+        why = _TLS_REASON.search(str(error))
+        return VideoAPIError(
+            f"TLS certificate of {base_url} was not trusted" + (f" ({why.group(1)})" if why else ""),
             provider=provider,
             job_id=job_id,
-            hint="If the server uses a private CA, name its bundle in the connection extra 'ca_bundle'",
+            hint="If the server uses a private CA, name its bundle (a PEM file) in the connection extra 'ca_bundle'; "
+            "if the certificate is for another name, set the connection host to that name",
         )
     return APIUnavailableError(
         what,
