@@ -49,8 +49,13 @@ def new_job(sim: SimulatorHandle, provider: str, timeline: dict[str, Any], **fie
     return str(sim.control.create_job(provider, sim=timeline, **fields)["id"])
 
 
+#: No wait in these tests should come near this; a broken trigger ends with "timeout" instead of hanging.
+SAFETY_DEADLINE_S = 20.0
+
+
 def make_trigger(provider: str, job_id: str, *, policy: dict[str, Any] | None = None, **kwargs: Any) -> VideoJobTrigger:
     kwargs.setdefault("conn_id", f"{provider}_default")
+    kwargs.setdefault("deadline", time.time() + SAFETY_DEADLINE_S)
     return VideoJobTrigger(provider=provider, job_id=job_id, poll_policy={**FIXED, **(policy or {})}, **kwargs)
 
 
@@ -264,7 +269,8 @@ def test_runs_to_each_outcome(
 
 def test_deadline_ends_the_wait_with_timeout(sim: SimulatorHandle) -> None:
     job_id = new_job(sim, "tensorpix", FOREVER)
-    interval, allowed = 0.3, 1.0
+    # Polls at 0 s and 0.8 s; an uncut sleep would poll next at 1.6 s, the deadline is at 1.0 s.
+    interval, allowed = 0.8, 1.0
     trigger = make_trigger("tensorpix", job_id, policy={"min_interval": interval}, deadline=time.time() + allowed)
 
     payload, elapsed = run_trigger(trigger)
@@ -272,8 +278,8 @@ def test_deadline_ends_the_wait_with_timeout(sim: SimulatorHandle) -> None:
     assert payload["outcome"] == "timeout"
     assert "deadline" in payload["message"]
     assert VideoJob.from_xcom(payload["job"]).status is JobStatus.RUNNING  # what it last saw
-    # Not before the deadline, and not a whole interval after it: the last sleep is cut to the deadline.
-    assert allowed - 0.05 <= elapsed < allowed + interval
+    # Not before the deadline, and well before the next poll: the last sleep is cut to the deadline.
+    assert allowed - 0.05 <= elapsed < allowed + interval / 2
 
 
 def test_deadline_also_ends_a_wait_through_an_outage(sim: SimulatorHandle) -> None:
