@@ -50,6 +50,7 @@ with DAG(
         wait_for_completion=True,
         deferrable=False,
         poll_interval=0.3,
+        timeout=60,
         extra_params=QUICK,
     )
     create_url_defer = AIHubMixCreateVideoOperator(
@@ -59,6 +60,7 @@ with DAG(
         wait_for_completion=True,
         deferrable=True,
         poll_interval=0.3,
+        timeout=60,
         extra_params=QUICK,
     )
 

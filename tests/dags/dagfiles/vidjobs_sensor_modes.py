@@ -42,6 +42,7 @@ with DAG(
     steps: list[Any] = []
 
     def wait(job: Any, **kwargs: Any) -> VideoJobSensor:
+        kwargs.setdefault("timeout", 60)  # a broken wait fails the run instead of hanging it
         sensor = VideoJobSensor(job_id=job, **kwargs)
         steps.extend([job, sensor])
         return sensor
@@ -60,7 +61,9 @@ with DAG(
 
     job_failing = new_job.override(task_id="job_failing")("aihubmix", FAILING)
     wait(job_failing, task_id="failed_defer", conn_id="aihubmix_default", deferrable=True, poll_interval=0.3)
-    failed_poke = VideoJobSensor(task_id="failed_poke", job_id=job_failing, conn_id="aihubmix_default", mode="poke")
+    failed_poke = VideoJobSensor(
+        task_id="failed_poke", job_id=job_failing, conn_id="aihubmix_default", mode="poke", timeout=60
+    )
     steps.append(failed_poke)
 
     job_unusual = new_job.override(task_id="job_unusual")("tensorpix", UNUSUAL)
