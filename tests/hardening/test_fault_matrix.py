@@ -606,3 +606,5 @@ def test_connection_missing(sim: SimulatorHandle, run: Any, path: str) -> None:
         assert outcome.event["error_type"] == "ConnectionNotFound"
         assert isinstance(outcome.error, VideoJobError)
         assert "triggerer" in outcome.message
+    else:
+        assert "isn't defined" in outcome.message

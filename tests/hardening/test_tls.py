@@ -210,3 +210,17 @@ def test_the_cli_wants_both_tls_files(pki: dict[str, Path]) -> None:
     from airflow_provider_vidjobs.testing.simulator.cli import main
 
     assert main(["--ssl-certfile", str(pki["cert"])]) == 2
+
+
+@pytest.mark.parametrize("path", ["trigger", "poke", "download"])
+def test_https_to_a_plain_http_server_says_so(
+    sim: SimulatorHandle, define_connection: Any, run: Any, leak_watch: Any, path: str
+) -> None:
+    """A host typed with https:// for a server that speaks plain HTTP: a TLS protocol error, which is
+    treated as a transport failure (sat out within the failure budget, poked until the timeout)."""
+    define_connection("wrong_scheme", "tensorpix", sim.url.replace("http://", "https://"), extra={"max_attempts": 2})
+    options = {"trigger": {"policy": {"failure_budget": 0.3}}, "poke": {"timeout": 0.3}, "download": {}}[path]
+    outcome = run(path, "tensorpix", "3c90c3cc-0d44-4b50-8888-8dd25736052a", conn_id="wrong_scheme", **options)
+    assert outcome.error is not None
+    shown = outcome.message if path != "poke" else leak_watch.read_output()
+    assert f"could not reach {sim.url.replace('http://', 'https://')}: [SSL: WRONG_VERSION_NUMBER]" in shown
