@@ -448,6 +448,11 @@ def check_job_id(job_id: object, provider: str) -> str:
     if not isinstance(job_id, str):
         raise ValueError(f"A {provider} job id must be a string, not {type(job_id).__name__}: {job_id!r:.100}")
     clean = job_id.strip()
+    if clean in ("None", "null"):
+        raise ValueError(
+            f"The {provider} job id is the text {clean!r}: a template or XCom rendered nothing. "
+            "Check that the upstream task pushed the id (and the XCom key the template reads)."
+        )
     if not clean:
         raise ValueError(f"The {provider} job id is empty; pass the id the API returned when the job was created.")
     if len(clean) > MAX_JOB_ID_LENGTH:

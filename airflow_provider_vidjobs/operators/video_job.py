@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_vidjobs.links import VideoJobLink, push_job_link
-from airflow_provider_vidjobs.waiting import make_hook
+from airflow_provider_vidjobs.waiting import job_reference, make_hook
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -42,8 +42,9 @@ class GetVideoJobOperator(BaseOperator):
         self.status_overrides = dict(status_overrides or {})
 
     def execute(self, context: Context) -> dict[str, Any]:
-        hook = make_hook(self.provider, self.conn_id, self.status_overrides)
-        push_job_link(context, hook, self.job_id)
-        job = hook.get_job(self.job_id)
+        job_id, provider = job_reference(self.job_id, self.provider)
+        hook = make_hook(provider, self.conn_id, self.status_overrides)
+        push_job_link(context, hook, job_id)
+        job = hook.get_job(job_id)
         self.log.info("%s", job.summary())
         return job.to_xcom()
