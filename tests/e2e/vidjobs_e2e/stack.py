@@ -7,9 +7,11 @@ carrying the run's marker in its environment, and removes the run's temp directo
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -130,7 +132,18 @@ class E2EStack:
         # Without the provider's registration Airflow silently stores 'generic' here.
         assert conn_type == "tensorpix", f"{DB_CONN_ID} stored as {conn_type!r}, not 'tensorpix'"
 
+    @staticmethod
+    def check_drivers() -> None:
+        """Airflow needs psycopg2 (sync) and asyncpg (async engine) for a PostgreSQL metadata DB."""
+        missing = [m for m in ("psycopg2", "asyncpg") if importlib.util.find_spec(m) is None]
+        if missing:
+            raise RuntimeError(
+                f"{', '.join(missing)} not installed in {sys.executable}: run 'make e2e-deps' "
+                "(pip install psycopg2-binary asyncpg)"
+            )
+
     def start(self) -> None:
+        self.check_drivers()
         self.sampler.start()
         t = time.monotonic()
         self.pg = PostgresServer(self.work / "pg", free_port(), self.registry, {MARKER_ENV: self.marker})

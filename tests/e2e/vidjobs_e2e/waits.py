@@ -31,6 +31,9 @@ CONN_API = {
 }
 #: The trigger's own log line when it sees the job end (``tensorpix job <id>: succeeded 100% ...``).
 _END_LINE = re.compile(r'"event":\s*"(?:tensorpix|aihubmix) job \S+: (?:succeeded|failed|cancelled)\b')
+#: Attached to a job when it ends: counts the job reads served after that (and adds one harmless header).
+WITNESS_HEADERS = {"x-e2e-job-ended": "1"}
+WITNESS_ENDPOINTS = {"tensorpix": "GET /api/video-gen/jobs/{id}/", "aihubmix": "GET /v1/videos/{video_id}"}
 #: The default mix: both APIs, env-var and DB-stored connections.
 DEFAULT_CONNS = ("tensorpix_default", "aihubmix_default", "tensorpix_db")
 
@@ -112,9 +115,20 @@ class WaitsRun:
             time.sleep(2)
 
     def finish(self, waits: list[Wait], outcome: str = "completed", **timeline: Any) -> None:
-        """End these jobs now (``completed`` or ``failed``, with optional error code/message)."""
+        """End these jobs now (``completed`` or ``failed``, with optional error code/message).
+
+        The same control request attaches a harmless header rule to the job, whose ``seen`` counter then
+        counts exactly the API reads served after the job ended (see ``reads_after_end``).
+        """
         for w in waits:
-            self.sim.update_job(w.job_id, outcome=outcome, queued_s=0, running_s=0, **timeline)
+            self.sim.update_job(
+                w.job_id,
+                faults=[{"kind": "headers", "endpoint": WITNESS_ENDPOINTS[w.api], "headers": WITNESS_HEADERS}],
+                outcome=outcome,
+                queued_s=0,
+                running_s=0,
+                **timeline,
+            )
 
     def wait_done(self, timeout: float) -> str:
         return self.rest.wait_run(DAG_ID, self.run_id, timeout, check=self.stack.check)
@@ -164,12 +178,11 @@ class WaitsRun:
         return counts
 
     def firings(self) -> dict[int, list[str]]:
-        """``{map_index: [triggerer job id, ...]}``: each triggerer on which this wait's trigger fired.
+        """``{map_index: [triggerer job id, ...]}``: the triggerers whose log shows this wait's trigger fire.
 
-        A trigger fires once per run of it, so a wait whose trigger ran to its end on two triggerers shows
-        two ids. A run counts as fired if its log (``...log.trigger.<triggerer job id>.log``) has Airflow's
-        "Trigger fired event" line or the trigger's own line for the job's end: the triggerer sometimes
-        closes a finished trigger's log before writing its last lines.
+        Evidence for the report, not proof: a log counts if it has Airflow's "Trigger fired event" line or
+        the trigger's own line for the job's end, and a triggerer's last trigger-log lines can be lost
+        (seen after kill -9). ``reads_after_end`` is the count to assert on.
         """
         out: dict[int, list[str]] = {w.map_index: [] for w in self.waits}
         for path in self._trigger_logs():
@@ -177,6 +190,20 @@ class WaitsRun:
             text = path.read_text(errors="replace")
             if '"Trigger fired event"' in text or _END_LINE.search(text):
                 out.setdefault(map_index, []).append(path.name.rsplit(".", 2)[-2])
+        return out
+
+    def reads_after_end(self, waits: list[Wait] | None = None) -> dict[int, int]:
+        """``{map_index: GETs of the job served after it ended}``, from the simulator's own counter.
+
+        A trigger yields its event on the first read that shows the job ended, and only a trigger (or
+        the worker's pre-deferral check) reads the job, so with no API errors this number is how many
+        times the wait's trigger fired: 1 when it fired exactly once, 2 when it ran on two triggerers.
+        """
+        waits = self.waits if waits is None else waits
+        out: dict[int, int] = {}
+        for w in waits:
+            rules = [r for r in self.sim.job(w.job_id)["faults"] if r.get("headers") == WITNESS_HEADERS]
+            out[w.map_index] = sum(int(r["seen"]) for r in rules)
         return out
 
     def sim_requests(self) -> dict[str, dict[str, Any]]:
