@@ -5,9 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowSensorTimeout, BaseSensorOperator, PokeReturnValue, conf
+from airflow.providers.common.compat.sdk import (
+    AirflowSensorTimeout,
+    AirflowSkipException,
+    BaseSensorOperator,
+    PokeReturnValue,
+    conf,
+)
 
-from airflow_provider_vidjobs.exceptions import JobFailedError, TransientAPIError
+from airflow_provider_vidjobs.exceptions import JobFailedError, TransientAPIError, VideoJobError
 from airflow_provider_vidjobs.links import VideoJobLink, push_job_link
 from airflow_provider_vidjobs.models import JobStatus
 from airflow_provider_vidjobs.polling import PollPolicy
@@ -86,20 +92,39 @@ class VideoJobSensor(BaseSensorOperator):
         if not self.deferrable:
             return super().execute(context)
         # Check once first: a job that already ended never defers (and dodges a fast-trigger race).
-        job = self.hook.get_job(self._job_id)
-        self.log.info("%s", job.summary())
-        if job.is_terminal:
-            return result_of(job)
+        job_id = self.hook.validate_job_id(self._job_id)
+        try:
+            job = self.hook.get_job(job_id)
+        except TransientAPIError as error:
+            # The deferred wait sits out outages within its failure budget; so does its first check.
+            self.log.warning("%s; deferring, the triggerer will keep trying", error)
+        else:
+            self.log.info("%s", job.summary())
+            if job.is_terminal:
+                return result_of(job)
         self.defer(
             trigger=build_trigger(
                 self.hook,
-                job.job_id,
+                job_id,
                 poll_policy=self.poll_policy,
                 timeout=float(self.timeout) if self.timeout is not None else None,
                 status_overrides=self.status_overrides,
             ),
             method_name="execute_complete",
         )
+
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
+        """As Airflow's sensors resume, except that ``soft_fail`` never hides a failed job or a rejected key.
+
+        Airflow skips a resumed sensor on ANY error when ``soft_fail`` is set; poke mode fails on
+        those. Both modes skip only on a timeout.
+        """
+        try:
+            return super().resume_execution(next_method, next_kwargs, context)
+        except AirflowSkipException as skip:
+            if isinstance(skip.__cause__, VideoJobError):
+                raise skip.__cause__ from None
+            raise
 
     def poke(self, context: Context) -> PokeReturnValue:
         try:
@@ -121,8 +146,6 @@ class VideoJobSensor(BaseSensorOperator):
             job = job_from_event(event, job_id=job_id, on_timeout=AirflowSensorTimeout)
         except AirflowSensorTimeout:
             if self.soft_fail:
-                from airflow.providers.common.compat.sdk import AirflowSkipException
-
                 raise AirflowSkipException(f"{self.hook.provider} job {job_id} did not finish in time") from None
             raise
         self.log.info("%s", job.summary())
