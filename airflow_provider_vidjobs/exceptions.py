@@ -63,7 +63,7 @@ class VideoJobError(AirflowException):
             parts.append(f"request id {self.request_id}")
         if self.hint:
             parts.append(self.hint)
-        return ". ".join(part.rstrip(". ") for part in parts if part) + "."
+        return ". ".join(part.rstrip(". ") for part in parts if part)
 
     def __reduce__(self) -> tuple[object, ...]:
         # Keyword-only constructor: teach pickle (used by Airflow's task runner) how to rebuild us.
