@@ -94,15 +94,41 @@ class _ApiKeyAuth(httpx.Auth):
         base = httpx.URL(base_url)
         self._origin = (base.scheme, base.netloc)
         self._prefix = base.raw_path.decode("ascii").rstrip("/") + api_prefix
+        self._templates_of: httpx.AsyncClient | None = None
+        self._templates: dict[tuple[str, str], httpx.Request] = {}
 
     def __repr__(self) -> str:
         return f"_ApiKeyAuth(prefix={self._prefix!r})"
 
+    def applies_to(self, url: httpx.URL) -> bool:
+        """True for the API's own URLs: same origin, path under the API prefix."""
+        return (url.scheme, url.netloc) == self._origin and url.raw_path.decode("ascii").startswith(self._prefix)
+
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        url = request.url
-        if (url.scheme, url.netloc) == self._origin and url.raw_path.decode("ascii").startswith(self._prefix):
+        if self.applies_to(request.url):
             request.headers["Authorization"] = self._header
         yield request
+
+    def build_request(self, client: httpx.AsyncClient, method: str, path: str, **kwargs: Any) -> httpx.Request:
+        """``client.build_request(method, path, **kwargs)`` with the key added where it belongs.
+
+        Without ``kwargs`` (every poll) the same request object is returned each time for a path: it
+        is sent as built and never changed, and building one parses and merges URLs and headers
+        (~50 us, a sixth of a poll), while a wait sends the same request every few seconds.
+        """
+        if kwargs:
+            return self._signed(client.build_request(method, path, **kwargs))
+        if self._templates_of is not client:
+            self._templates_of, self._templates = client, {}
+        request = self._templates.get((method, path))
+        if request is None:
+            request = self._templates[(method, path)] = self._signed(client.build_request(method, path))
+        return request
+
+    def _signed(self, request: httpx.Request) -> httpx.Request:
+        if self.applies_to(request.url):
+            request.headers["Authorization"] = self._header
+        return request
 
 
 class VideoJobHook(BaseHook):
@@ -314,8 +340,8 @@ class VideoJobHook(BaseHook):
             for attempt in range(1, policy.max_attempts + 1):
                 try:
                     async with shared.in_flight:
-                        request = shared.client.build_request(method, path, **kwargs)
-                        response = await shared.client.send(request, auth=self._auth(settings), stream=True)
+                        request = self._auth(settings).build_request(shared.client, method, path, **kwargs)
+                        response = await shared.send(request)
                         try:
                             body = await _aread_capped(response, self.provider, job_id)
                         finally:
@@ -502,6 +528,12 @@ async def _aread_capped(response: httpx.Response, provider: str, job_id: str | N
             job_id=job_id,
             status=response.status_code,
         )
+    stream = response.stream
+    if isinstance(stream, httpx.ByteStream) and "content-encoding" not in response.headers:
+        body = b"".join(stream)  # already in memory (a job's JSON, read whole by the transport)
+        if len(body) > responses.MAX_JSON_BYTES:
+            raise responses.too_large(None, provider=provider, job_id=job_id, status=response.status_code)
+        return body
     chunks, size = [], 0
     async for chunk in response.aiter_bytes():
         size += len(chunk)

@@ -6,6 +6,11 @@ process (off the event loop), and async clients are leased from :class:`AsyncCli
 trigger polling through the same connection in the same event loop shares one client (and its
 keep-alive connections). A client closes when its last lease ends, or after a short linger when it
 was used for one-off calls.
+
+The shared clients are ``httpx.AsyncClient``s over :class:`~._transport.LeanAsyncTransport`, not
+httpcore: httpcore's pool costs O(connections) per request, which at thousands of polls a second
+was most of a triggerer's CPU (measurements in benchmarks/README.md). A connection with a proxy
+keeps httpcore, which knows proxies.
 """
 
 from __future__ import annotations
@@ -21,15 +26,19 @@ from dataclasses import dataclass
 import httpx
 
 from airflow_provider_vidjobs import __version__
+from airflow_provider_vidjobs.hooks._transport import LeanAsyncTransport
 from airflow_provider_vidjobs.hooks.settings import ConnectionSettings
 
 USER_AGENT = f"airflow-provider-vidjobs/{__version__}"
 
-#: Connections kept per client. Thousands of triggers share these through the in-flight bound below.
-POOL_SIZE = 32
-#: Requests in flight per client at once; kept below the pool size so httpx never queues for a
-#: connection (its pool degrades badly with thousands of waiters).
-MAX_IN_FLIGHT = 24
+#: Connections per client at most. The pool opens them only as fast as requests need them (a fast
+#: local API uses a few); sized for remote ones: 1,000 polls a second at 100 ms each keep 100 busy.
+POOL_SIZE = 100
+#: Requests in flight per client at once; kept below the pool size so httpcore (used with a proxy)
+#: never queues for a connection (its pool degrades badly with thousands of waiters).
+MAX_IN_FLIGHT = 96
+#: Seconds an idle keep-alive connection is kept for reuse.
+KEEPALIVE_SECONDS = 30.0
 #: Seconds an unleased client stays open for the next one-off call before it is closed.
 LINGER_SECONDS = 30.0
 
@@ -80,7 +89,13 @@ def build_storage_client(settings: ConnectionSettings) -> httpx.Client:
 
 def build_async_client(settings: ConnectionSettings, verify: ssl.SSLContext | bool) -> httpx.AsyncClient:
     """An async client for one connection, with a bounded pool and keep-alive."""
+    transport = (
+        None  # httpcore, which knows proxies
+        if settings.proxy
+        else LeanAsyncTransport(verify=verify, max_connections=POOL_SIZE, keepalive_expiry=KEEPALIVE_SECONDS)
+    )
     return httpx.AsyncClient(
+        transport=transport,
         base_url=settings.base_url,
         headers={"User-Agent": USER_AGENT},
         timeout=_timeout(settings),
@@ -88,7 +103,9 @@ def build_async_client(settings: ConnectionSettings, verify: ssl.SSLContext | bo
         proxy=settings.proxy.reveal() if settings.proxy else None,
         follow_redirects=False,
         trust_env=False,
-        limits=httpx.Limits(max_connections=POOL_SIZE, max_keepalive_connections=POOL_SIZE, keepalive_expiry=30),
+        limits=httpx.Limits(
+            max_connections=POOL_SIZE, max_keepalive_connections=POOL_SIZE, keepalive_expiry=KEEPALIVE_SECONDS
+        ),
     )
 
 
@@ -100,6 +117,21 @@ class SharedClient:
     in_flight: asyncio.Semaphore
     leases: int = 0
     closer: asyncio.TimerHandle | None = None
+
+    async def send(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` as built; the response's body is left to stream (``stream=True``).
+
+        Straight to the client's transport: ``AsyncClient.send`` adds auth flows, redirects, cookie
+        persistence and event hooks, none of which these API calls use, for about 40 us a request,
+        a quarter of a poll's CPU (benchmarks/README.md). A client that routes by URL (a proxy
+        mount) still goes through ``AsyncClient.send``.
+        """
+        client = self.client
+        if client._mounts:
+            return await client.send(request, stream=True)
+        response = await client._transport.handle_async_request(request)
+        response.request = request
+        return response
 
 
 class AsyncClientPool:
