@@ -4,8 +4,8 @@ The goal is to notice a finished job soon after it finishes while asking as rare
 While a job reports rising progress we estimate its time to completion from the progress rate and
 sleep a fraction of that; with no progress to go on (queued, or a vendor that sends none) the
 interval grows geometrically. Both are bounded by ``min_interval`` and ``max_interval``, a server's
-hint (``openai-poll-after-ms``, ``Retry-After``) is never undercut, and every delay is jittered so
-thousands of waits started together do not poll in lockstep.
+hint (``openai-poll-after-ms``, ``Retry-After``) is never undercut, and every delay is jittered
+(shortened by up to ``jitter``) so thousands of waits started together do not poll in lockstep.
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ class PollPolicy:
     #: Use the progress rate to sleep towards the estimated completion; off = fixed ``min_interval``.
     adaptive: bool = True
     #: Sleep this fraction of the estimated time left (smaller = lower lag, more calls).
-    eta_fraction: float = 0.5
+    eta_fraction: float = 0.6
     #: Without a progress rate, each interval is this many times the last one.
     growth: float = 1.5
-    #: +/- this fraction of random spread on every delay.
+    #: Random spread on every delay: each is up to this fraction shorter (never longer).
     jitter: float = 0.1
     #: Seconds of consecutive transient failures (429, 5xx, timeouts) a wait sits out before it gives up.
     failure_budget: float = 600.0
@@ -56,17 +56,51 @@ class PollPolicy:
         return cls(**dict(data or {}))
 
 
+#: One generator for every planner's jitter: a ``random.Random`` holds 2.5 KB of state, and a
+#: triggerer runs thousands of planners (jitter needs spread, not independent streams).
+_SHARED_RNG = random.Random()  # noqa: S311 - jitter, not cryptography
+
+# Heuristics of the progress-rate estimate and the final approach, tuned with
+# ``benchmarks/policy_model.py`` and measured with ``benchmarks/api_calls.py`` (see the README there).
+# Module constants, not PollPolicy fields: a trigger's serialized policy must stay readable by a
+# triggerer running an older version of this package.
+
+#: Each new progress sample multiplies the weight of all earlier ones by this (an effective window of
+#: about ten samples): enough to average out the noise vendors' progress has, short enough to follow
+#: a job that speeds up or slows down.
+FORGET = 0.9
+#: A drop in progress of more than this many points is a restart, not noise: the estimate starts over.
+RESTART_DROP = 10.0
+#: An aimed poll lands this fraction of ``min_interval`` after the predicted end...
+AIM_MARGIN = 0.1
+#: ...never sooner than this fraction of ``min_interval`` after the last poll...
+AIM_FLOOR = 0.2
+#: ...and at most this many times in a row below ``min_interval`` (a job stuck at 99% falls back to it).
+MAX_AIMS = 3
+
+
 @dataclass
 class PollPlanner:
-    """One wait's polling state: progress samples, the current interval, failure streaks."""
+    """One wait's polling state: the progress-rate estimate, the current interval, failure streaks.
+
+    The rate comes from a least-squares line through the progress samples (older ones weighted down by
+    :data:`FORGET`), so one noisy reading cannot swing the estimate, and the time left is measured
+    from where that line is now, not from the last noisy reading. Far from the end the planner sleeps
+    ``eta_fraction`` of the time left; once the end is less than one more such step away it aims at
+    the predicted end (plus a small margin), below ``min_interval`` if that is all the job has left.
+    """
 
     policy: PollPolicy
     _interval: float = 0.0
-    _first: tuple[float, float] | None = None  # (time, progress) when progress first moved
-    _last: tuple[float, float] | None = None
+    #: Weighted sums of the fit: (weight, x, progress, x*x, x*progress), x = seconds since ``_origin``.
+    _sums: tuple[float, float, float, float, float] | None = None
+    _origin: float = 0.0
+    _samples: int = 0
+    _last: tuple[float, float] | None = None  # (time, progress) of the latest sample
+    _aims: int = 0
     failures: int = 0
     failing_since: float | None = None
-    _rng: random.Random = field(default_factory=random.Random)
+    _rng: random.Random = field(default=_SHARED_RNG, repr=False)
 
     def __post_init__(self) -> None:
         self._interval = self.policy.min_interval
@@ -75,39 +109,61 @@ class PollPlanner:
         """Record a successful poll: ends any failure streak and feeds the progress-rate estimate."""
         self.failures = 0
         self.failing_since = None
-        if job.status is not JobStatus.RUNNING or job.progress is None:
+        progress = job.progress
+        if job.status is not JobStatus.RUNNING or progress is None:
             return
-        sample = (now, job.progress)
-        if self._first is None or job.progress < self._first[1]:
-            self._first = sample  # first sample, or progress went backwards: start the estimate again
-        self._last = sample
+        if self._sums is None or (self._last is not None and progress < self._last[1] - RESTART_DROP):
+            self._sums, self._origin, self._samples = (0.0, 0.0, 0.0, 0.0, 0.0), now, 0  # first, or restarted
+        w, sx, sp, sxx, sxp = self._sums
+        x = now - self._origin
+        k = FORGET
+        self._sums = (w * k + 1.0, sx * k + x, sp * k + progress, sxx * k + x * x, sxp * k + x * progress)
+        self._samples += 1
+        self._last = (now, progress)
 
     def eta(self) -> float | None:
-        """Estimated seconds until the job reaches 100%, from the average progress rate so far."""
-        if self._first is None or self._last is None:
+        """Estimated seconds from the latest sample until the job reaches 100% (None: no rate yet)."""
+        if self._sums is None or self._samples < 2 or self._last is None:
             return None
-        (t0, p0), (t1, p1) = self._first, self._last
-        if t1 <= t0 or p1 <= p0:
+        w, sx, sp, sxx, sxp = self._sums
+        spread = w * sxx - sx * sx
+        if spread <= 1e-9 * max(1.0, w * sxx):
             return None
-        rate = (p1 - p0) / (t1 - t0)
-        return max(0.0, (100.0 - p1) / rate)
+        rate = (w * sxp - sx * sp) / spread
+        if rate <= 0:
+            return None
+        now = self._last[0] - self._origin
+        progress_now = (sp - rate * sx) / w + rate * now
+        return max(0.0, (100.0 - progress_now) / rate)
 
     def next_delay(self, server_hint: float | None = None) -> float:
         """Seconds to sleep before the next poll after a successful one."""
         policy = self.policy
+        low = policy.min_interval
+        aimed = False
         eta = self.eta() if policy.adaptive else None
         if not policy.adaptive:
-            delay = policy.min_interval
-        elif eta is not None:
-            delay = eta * policy.eta_fraction
-            self._interval = policy.min_interval
-        else:
+            delay = low
+        elif eta is None:
             delay = self._interval
             self._interval = min(policy.max_interval, self._interval * policy.growth)
-        delay = min(policy.max_interval, max(policy.min_interval, delay))
+        else:
+            self._interval = low
+            if eta * (1 - policy.eta_fraction) >= low:
+                delay = eta * policy.eta_fraction  # far from the end: close in
+            elif eta >= low:
+                delay = eta + AIM_MARGIN * low  # the end is one step away: aim just past it
+            elif self._aims < MAX_AIMS:
+                delay = max(AIM_FLOOR * low, eta + AIM_MARGIN * low)  # less than min_interval left
+                aimed = True
+            else:
+                delay = low  # predicted done, still running: back to the plain cadence
+        self._aims = self._aims + 1 if aimed else 0
+        if not aimed:
+            delay = self._jittered(min(policy.max_interval, max(low, delay)))
         if server_hint is not None:
             delay = max(delay, min(server_hint, policy.max_interval))
-        return self._jittered(delay)
+        return delay
 
     def failure(self, now: float, retry_after: float | None = None) -> float | None:
         """Record a transient failure; the delay before retrying, or None when the budget is spent."""
@@ -117,11 +173,14 @@ class PollPlanner:
         if now - self.failing_since >= self.policy.failure_budget:
             return None
         backoff = min(self.policy.max_interval, self.policy.min_interval * 2 ** (self.failures - 1))
-        delay = backoff if retry_after is None else max(retry_after, self.policy.min_interval)
+        delay = self._jittered(backoff)
+        if retry_after is not None:
+            delay = max(delay, retry_after, self.policy.min_interval)
         delay = min(delay, self.policy.max_interval)
         remaining = self.policy.failure_budget - (now - self.failing_since)
-        return self._jittered(min(delay, max(remaining, 0.0)))
+        return min(delay, max(remaining, 0.0))
 
     def _jittered(self, delay: float) -> float:
+        """Up to ``jitter`` shorter, never longer: ``max_interval`` stays a true bound."""
         spread = self.policy.jitter
-        return delay * self._rng.uniform(1 - spread, 1 + spread) if spread else delay
+        return delay * self._rng.uniform(1 - spread, 1) if spread else delay
