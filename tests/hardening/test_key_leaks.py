@@ -23,7 +23,11 @@ from typing import Any
 import httpx
 import pytest
 from airflow.providers.common.compat.sdk import TaskDeferred
-from airflow.sdk.serde import serialize
+
+try:
+    from airflow.sdk.serde import serialize
+except ImportError:  # Airflow < 3.2 keeps serde in core
+    from airflow.serialization.serde import serialize  # type: ignore[no-redef]
 
 from airflow_provider_vidjobs.exceptions import (
     AuthenticationError,
