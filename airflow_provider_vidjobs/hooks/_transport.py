@@ -42,6 +42,8 @@ READ_WHOLE_BELOW = 64 * 1024
 MAX_CONNECTING = 2
 #: Seconds a request waits for a busy connection to come back before it opens a new one (see ``_Pool``).
 GROW_AFTER = 0.02
+#: Read timeouts are checked this often (so they fire up to this much late).
+REAP_EVERY = 0.1
 
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 _NO_BODY_STATUS = frozenset({204, 304})
@@ -151,7 +153,20 @@ class _Pool:
     towards the limit.
     """
 
-    __slots__ = ("connecting", "context", "expiry", "host", "idle", "key", "limit", "port", "total", "waiters")
+    __slots__ = (
+        "connecting",
+        "context",
+        "expiry",
+        "host",
+        "idle",
+        "key",
+        "limit",
+        "port",
+        "reading",
+        "reaper",
+        "total",
+        "waiters",
+    )
 
     def __init__(self, key: OriginKey, context: ssl.SSLContext | None, limit: int, expiry: float) -> None:
         self.key = key
@@ -164,6 +179,10 @@ class _Pool:
         self.total = 0  # open or being opened
         self.connecting = 0
         self.waiters: collections.deque[asyncio.Future[_Connection | None]] = collections.deque()
+        #: Connections waiting for the server under a read timeout, checked by one periodic timer
+        #: (a timer per wait would cost a heap entry per request, and most are cancelled).
+        self.reading: set[_Connection] = set()
+        self.reaper: asyncio.TimerHandle | None = None
 
     async def acquire(self, timeouts: dict[str, float | None], sni: str | None) -> _Connection:
         loop = asyncio.get_running_loop()
@@ -244,6 +263,20 @@ class _Pool:
             raise httpx.ConnectError(str(error) or type(error).__name__) from None
         return conn
 
+    def watch(self, conn: _Connection) -> None:
+        """``conn`` waits for the server until ``conn.deadline``."""
+        self.reading.add(conn)
+        if self.reaper is None:
+            self.reaper = conn.loop.call_later(REAP_EVERY, self._reap, conn.loop)
+
+    def _reap(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.reaper = None
+        now = loop.time()
+        for conn in [c for c in self.reading if c.deadline <= now]:
+            conn.time_out()
+        if self.reading:
+            self.reaper = loop.call_later(REAP_EVERY, self._reap, loop)
+
     def release(self, conn: _Connection) -> None:
         """A connection finished an exchange: hand it to a waiter, keep it idle, or drop it."""
         if not conn.reusable:
@@ -283,6 +316,9 @@ class _Pool:
                 return
 
     def close(self) -> None:
+        if self.reaper is not None:
+            self.reaper.cancel()
+            self.reaper = None
         for conn in list(self.idle):
             self.discard(conn)
         while self.waiters:
@@ -332,6 +368,8 @@ class _Connection(asyncio.Protocol):
         self._drain_waiter: asyncio.Future[None] | None = None
         self._method = "GET"
         self._want = _WANT_HEAD
+        self.deadline = 0.0  # of the current read wait (see _Pool.watch)
+        self._timeout: tuple[type[httpx.TimeoutException], str] = (httpx.ReadTimeout, "")
 
     # ----- asyncio.Protocol ---------------------------------------------------------------------
 
@@ -476,15 +514,26 @@ class _Connection(asyncio.Protocol):
         """Wait until the parser makes progress (head complete, body bytes, end, or failure)."""
         if self._error is None and not self._progress_ready():
             fut = self._waiter = self.loop.create_future()
-            timer = self.loop.call_later(limit, _time_out, fut, error, message) if limit is not None else None
+            if limit is not None:
+                self.deadline = self.loop.time() + limit
+                self._timeout = (error, message)
+                self.pool.watch(self)
             try:
                 await fut
             finally:
                 self._waiter = None
-                if timer is not None:
-                    timer.cancel()
+                if limit is not None:
+                    self.pool.reading.discard(self)
         if self._error is not None:
             raise self._error
+
+    def time_out(self) -> None:
+        """The read wait passed its deadline (called by the pool's reaper)."""
+        self.pool.reading.discard(self)
+        fut = self._waiter
+        if fut is not None and not fut.done():
+            error, message = self._timeout
+            fut.set_exception(error(message))
 
     def _progress_ready(self) -> bool:
         want = self._want
@@ -584,7 +633,7 @@ class _Connection(asyncio.Protocol):
                 chunked = value.lower().rsplit(b",", 1)[-1].strip() == b"chunked"
             elif lname == b"connection":
                 connection += b"," + value.lower()
-        tokens = {t.strip() for t in connection.split(b",")}
+        tokens = {t.strip() for t in connection.split(b",")} if connection else ()
         self._keep_alive = b"close" not in tokens and (version == b"HTTP/1.1" or b"keep-alive" in tokens)
         if self._method == "HEAD" or status in _NO_BODY_STATUS or status < 200:
             self._framing, self._remaining, self._body_done = _LENGTH, 0, True

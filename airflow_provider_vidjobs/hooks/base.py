@@ -521,6 +521,12 @@ def _read_capped(response: httpx.Response, provider: str, job_id: str | None) ->
 
 
 async def _aread_capped(response: httpx.Response, provider: str, job_id: str | None) -> bytes:
+    stream = response.stream
+    if isinstance(stream, httpx.ByteStream) and "content-encoding" not in response.headers:
+        body = b"".join(stream)  # already in memory (a job's JSON, read whole by the transport)
+        if len(body) > responses.MAX_JSON_BYTES:
+            raise responses.too_large(len(body), provider=provider, job_id=job_id, status=response.status_code)
+        return body
     if _too_big(response):
         raise responses.too_large(
             int(response.headers["content-length"]),
@@ -528,12 +534,6 @@ async def _aread_capped(response: httpx.Response, provider: str, job_id: str | N
             job_id=job_id,
             status=response.status_code,
         )
-    stream = response.stream
-    if isinstance(stream, httpx.ByteStream) and "content-encoding" not in response.headers:
-        body = b"".join(stream)  # already in memory (a job's JSON, read whole by the transport)
-        if len(body) > responses.MAX_JSON_BYTES:
-            raise responses.too_large(None, provider=provider, job_id=job_id, status=response.status_code)
-        return body
     chunks, size = [], 0
     async for chunk in response.aiter_bytes():
         size += len(chunk)

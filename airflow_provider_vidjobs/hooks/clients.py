@@ -141,6 +141,11 @@ class AsyncClientPool:
         self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, SharedClient]] = (
             weakref.WeakKeyDictionary()
         )
+        # TLS contexts being built (or built) per loop: the leases of triggers arriving together
+        # wait for one build instead of each loading the CA certificates in a thread of their own.
+        self._tls: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[tuple[bool, str | None], asyncio.Future[ssl.SSLContext | bool]]
+        ] = weakref.WeakKeyDictionary()
 
     def open_clients(self) -> int:
         """How many clients are open in the running loop (for tests and diagnostics)."""
@@ -154,8 +159,7 @@ class AsyncClientPool:
         key = settings.fingerprint()
         shared = clients.get(key)
         if shared is None:
-            # Built in a thread: loading CA certificates would block every other trigger on this loop.
-            verify = await asyncio.to_thread(tls_context, settings.verify, settings.ca_bundle)
+            verify = await self._tls_context(loop, settings)
             shared = clients.get(key)  # another lease may have created it while we waited
             if shared is None:
                 shared = SharedClient(build_async_client(settings, verify), asyncio.Semaphore(MAX_IN_FLIGHT))
@@ -173,6 +177,24 @@ class AsyncClientPool:
                     shared.closer = loop.call_later(LINGER_SECONDS, self._close_later, loop, key, shared)
                 else:
                     await self._close(clients, key, shared)
+
+    async def _tls_context(
+        self, loop: asyncio.AbstractEventLoop, settings: ConnectionSettings
+    ) -> ssl.SSLContext | bool:
+        """:func:`tls_context` built in a thread (loading CA certificates would block every other
+        trigger on this loop), once for all the leases that ask at the same time."""
+        building = self._tls.setdefault(loop, {})
+        args = (settings.verify, settings.ca_bundle)
+        future = building.get(args)
+        if future is None:
+            future = building[args] = asyncio.ensure_future(asyncio.to_thread(tls_context, *args))
+
+            def forget_failure(done: asyncio.Future[ssl.SSLContext | bool]) -> None:
+                if done.cancelled() or done.exception() is not None:
+                    building.pop(args, None)  # the next lease tries again (a CA bundle may be fixed)
+
+            future.add_done_callback(forget_failure)
+        return await asyncio.shield(future)
 
     def _close_later(self, loop: asyncio.AbstractEventLoop, key: str, shared: SharedClient) -> None:
         clients = self._by_loop.get(loop, {})
