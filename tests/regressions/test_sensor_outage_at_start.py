@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import TaskDeferred
+from airflow.providers.common.compat.sdk import TaskDeferred
 
 from airflow_provider_vidjobs.sensors.video_job import VideoJobSensor
 from airflow_provider_vidjobs.testing.simulator import SimulatorHandle

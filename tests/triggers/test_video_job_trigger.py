@@ -21,7 +21,11 @@ from typing import Any
 
 import pytest
 import structlog
-from airflow.sdk.serde import deserialize, serialize
+
+try:
+    from airflow.sdk.serde import deserialize, serialize
+except ImportError:  # Airflow < 3.2 keeps serde in core
+    from airflow.serialization.serde import deserialize, serialize  # type: ignore[no-redef]
 
 from airflow_provider_vidjobs.hooks import clients
 from airflow_provider_vidjobs.hooks.registry import hook_class
