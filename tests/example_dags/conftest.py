@@ -58,7 +58,10 @@ def example_airflow() -> Iterator[ExampleAirflow]:
     _reconfigure_airflow()
     try:
         from airflow import settings
-        from airflow.dag_processing.dagbag import DagBag
+        try:
+            from airflow.dag_processing.dagbag import DagBag
+        except ImportError:  # Airflow < 3.2
+            from airflow.models.dagbag import DagBag  # type: ignore[no-redef]
         from airflow.utils import db
 
         assert str(home) in str(settings.engine.url), f"Airflow is not using the test DB: {settings.engine.url}"

@@ -36,7 +36,10 @@ def refuse(*args, **kwargs):
 socket.socket.connect = socket.socket.connect_ex = refuse
 socket.create_connection = socket.getaddrinfo = refuse
 
-from airflow.dag_processing.dagbag import DagBag
+try:
+    from airflow.dag_processing.dagbag import DagBag
+except ImportError:  # Airflow < 3.2
+    from airflow.models.dagbag import DagBag
 
 HEAVY = ("airflow_provider_vidjobs.testing", "openai")
 bag = DagBag(dag_folder=sys.argv[1])

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from airflow.sdk import DAG
 
-from airflow_provider_vidjobs.exceptions import JobNotFoundError
 from airflow_provider_vidjobs.hooks.aihubmix import AIHubMixHook
 from airflow_provider_vidjobs.hooks.settings import normalize_base_url
 from airflow_provider_vidjobs.hooks.tensorpix import TensorPixHook
@@ -89,7 +88,7 @@ def test_an_unusable_id_is_refused_before_any_request(
 
 @pytest.mark.parametrize(
     "job_id",
-    ["../../admin", "%2e%2e", "3c90c3cc/0d44", "not-a-uuid", "None", "3c90c3cc-0d44-4b50-8888-8dd25736052a/../x"],
+    ["../../admin", "%2e%2e", "3c90c3cc/0d44", "not-a-uuid", "3c90c3cc-0d44-4b50-8888-8dd25736052a/../x"],
 )
 def test_a_tensorpix_id_must_be_a_uuid(api: Any, connections: Any, job_id: str) -> None:
     with pytest.raises(ValueError, match="is not a TensorPix job id: TensorPix ids are UUIDs like"):
@@ -107,14 +106,14 @@ def test_a_tensorpix_uuid_in_any_spelling_is_canonical(api: Any, connections: An
     assert api.paths == [f"/api/video-gen/jobs/{TP_ID}/"]
 
 
-def test_the_string_none_from_a_template_is_a_clear_not_found(api: Any, connections: Any) -> None:
-    """``{{ ti.xcom_pull(...) }}`` of nothing renders the text 'None'. TensorPix refuses it as a non-UUID
-    (above); for an opaque-id API it is a possible id, so it is asked for and ends as 'no such job'."""
-    api.script(api.json(404, {"error": {"message": "Video with id 'None' not found."}}))
-    with pytest.raises(JobNotFoundError) as info:
-        AIHubMixHook().get_job("None")
-    assert "aihubmix job None: no such job. HTTP 404" in str(info.value)
-    assert "Check the job id" in str(info.value)
+@pytest.mark.parametrize("hook", [TensorPixHook, AIHubMixHook])
+def test_the_string_none_from_a_template_is_refused_before_any_request(api: Any, connections: Any, hook: Any) -> None:
+    """``{{ ti.xcom_pull(...) }}`` of nothing renders the text 'None': refused for every API with a hint
+    about templates, rather than sent and answered 'no such job' (which points at the wrong cause)."""
+    with pytest.raises(ValueError, match="rendered nothing") as info:
+        hook().get_job("None")
+    assert "upstream task pushed the id" in str(info.value)
+    assert api.requests == []
 
 
 def test_ids_with_slashes_and_unicode_work_end_to_end(sim: SimulatorHandle, run: Any) -> None:
@@ -157,7 +156,7 @@ def test_an_upstream_videojob_xcom_rendered_into_job_id(sim: SimulatorHandle, le
 @pytest.mark.parametrize("native", [False, True], ids=["text-rendering", "native-rendering"])
 def test_a_template_that_renders_none(native: bool, connections: Any, api: Any) -> None:
     sensor = render("{{ params.job }}", None, native)
-    expected = "was given (got None)" if native else "'None' is not a TensorPix job id"
+    expected = "was given (got None)" if native else "a template or XCom rendered nothing"
     with pytest.raises(ValueError, match=re.escape(expected)):
         sensor.execute(make_context())
     assert api.requests == []
