@@ -111,6 +111,16 @@ def install_mock_transport(hook: Any, handler: Callable[[httpx.Request], httpx.R
     return client
 
 
+@pytest.fixture(autouse=True)
+def fresh_settings_cache() -> Iterator[None]:
+    """Tests redefine connections under the same ids: no test sees the previous one's cached settings."""
+    from airflow_provider_vidjobs.hooks import settings_cache
+
+    settings_cache.clear()
+    yield
+    settings_cache.clear()
+
+
 @pytest.fixture(name="install_mock_transport")
 def install_mock_transport_fixture() -> Callable[[Any, Callable[[httpx.Request], httpx.Response]], httpx.Client]:
     """:func:`install_mock_transport`, for tests that bring their own handler."""

@@ -8,6 +8,7 @@ A hook for a new API subclasses :class:`VideoJobHook`, sets its class attributes
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator, Generator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
@@ -29,13 +30,14 @@ from airflow_provider_vidjobs.exceptions import (
     TransientAPIError,
     VideoAPIError,
 )
-from airflow_provider_vidjobs.hooks import clients, responses
+from airflow_provider_vidjobs.hooks import clients, responses, settings_cache
 from airflow_provider_vidjobs.hooks.settings import ConnectionSettings, settings_from_connection
 from airflow_provider_vidjobs.models import VideoJob
 from airflow_provider_vidjobs.retry import RetryPolicy, is_retryable_status, parse_poll_after
-from airflow_provider_vidjobs.status import StatusMapper
+from airflow_provider_vidjobs.status import shared_status_mapper
 
 MAX_JOB_ID_LENGTH = 1024
+_CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,7 @@ class VideoJobHook(BaseHook):
     ) -> None:
         super().__init__()
         self.conn_id = conn_id or self.default_conn_name
-        self.status_mapper = StatusMapper(self.provider, self.status_table(), status_overrides)
+        self.status_mapper = shared_status_mapper(self.provider, self.status_table(), status_overrides)
         self._retry_override = retry_policy
         self._settings: ConnectionSettings | None = None
         self._sync_client: httpx.Client | None = None
@@ -208,25 +210,34 @@ class VideoJobHook(BaseHook):
             extra=extra,
         )
         mask_secret(settings.api_key.reveal())
-        if self._retry_override is not None:
-            settings = _with_retry(settings, self._retry_override)
         return settings
+
+    def _with_override(self, settings: ConnectionSettings) -> ConnectionSettings:
+        return settings if self._retry_override is None else _with_retry(settings, self._retry_override)
 
     @property
     def settings(self) -> ConnectionSettings:
         """The connection's settings, read once with the sync lookup (for code running in a task)."""
         if self._settings is None:
             conn = self.get_connection(self.conn_id)
-            self._settings = self._settings_from(conn, conn.extra_dejson)
+            self._settings = self._with_override(self._settings_from(conn, conn.extra_dejson))
         return self._settings
 
     async def aget_settings(self) -> ConnectionSettings:
-        """The connection's settings, read once with the async lookup (for triggers and async tasks)."""
+        """The connection's settings with the async lookup (for triggers), shared for a few seconds.
+
+        A triggerer starting thousands of waits on one connection looks it up once per
+        ``settings_cache.TTL_S`` rather than once per wait (see :mod:`.settings_cache`).
+        """
         if self._settings is None:
-            conn = await get_async_connection(self.conn_id, hook=self)
-            extra = await get_async_extra_dejson(conn)
-            self._settings = self._settings_from(conn, extra)
+            settings = await settings_cache.load(self.provider, self.conn_id, self._alookup_settings)
+            self._settings = self._with_override(settings)
         return self._settings
+
+    async def _alookup_settings(self) -> ConnectionSettings:
+        conn = await get_async_connection(self.conn_id, hook=self)
+        extra = await get_async_extra_dejson(conn)
+        return self._settings_from(conn, extra)
 
     def api_path_prefix(self, settings: ConnectionSettings) -> str:
         """The path prefix, relative to the base URL, of the API's own routes (which get the key)."""
@@ -365,7 +376,7 @@ class VideoJobHook(BaseHook):
         if 200 <= status < 300:
             payload = responses.parse_json(body, response.headers, provider=self.provider, job_id=job_id, status=status)
             return Reply(payload, status, response.headers)
-        raise responses.error_for_status(
+        error = responses.error_for_status(
             status,
             response.headers,
             body,
@@ -374,6 +385,9 @@ class VideoJobHook(BaseHook):
             conn_id=self.conn_id,
             secret=self._settings.api_key.reveal() if self._settings else None,
         )
+        if isinstance(error, AuthenticationError):
+            settings_cache.forget(self.provider, self.conn_id)  # a corrected key is read by the next wait
+        raise error
 
     @asynccontextmanager
     async def _shared_client(self, settings: ConnectionSettings) -> AsyncIterator[clients.SharedClient]:
@@ -486,7 +500,7 @@ def check_job_id(job_id: object, provider: str) -> str:
             f"The {provider} job id is {len(clean)} characters long; ids are at most {MAX_JOB_ID_LENGTH}. "
             f"It starts {clean[:40]!r}: is a whole document being passed instead of the id?"
         )
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in clean):
+    if _CONTROL_CHARACTER.search(clean):
         raise ValueError(f"The {provider} job id {clean[:80]!r} contains a control character or line break.")
     if clean in (".", ".."):
         raise ValueError(f"{clean!r} is not a {provider} job id.")
