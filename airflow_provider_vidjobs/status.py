@@ -87,3 +87,23 @@ class StatusMapper:
             raw,
             raw,
         )
+
+
+_SHARED_LIMIT = 256
+_shared: dict[tuple[str, int, tuple[tuple[str, str], ...]], tuple[Mapping[str, JobStatus], StatusMapper]] = {}
+
+
+def shared_status_mapper(
+    provider: str, table: Mapping[str, JobStatus], overrides: Mapping[str, str] | None = None
+) -> StatusMapper:
+    """One :class:`StatusMapper` per API table and overrides, shared: a triggerer builds thousands of hooks."""
+    if overrides is not None and not isinstance(overrides, Mapping):
+        return StatusMapper(provider, table, overrides)  # raises the clear TypeError
+    key = (provider, id(table), tuple(sorted((str(k), str(v)) for k, v in (overrides or {}).items())))
+    entry = _shared.get(key)
+    if entry is None or entry[0] is not table:
+        if len(_shared) >= _SHARED_LIMIT:
+            _shared.clear()
+        entry = (table, StatusMapper(provider, table, overrides))
+        _shared[key] = entry
+    return entry[1]

@@ -116,3 +116,25 @@ def test_overrides_must_be_a_mapping():
 def test_empty_overrides_are_nothing():
     assert parse_status_overrides(None) == {}
     assert parse_status_overrides({}) == {}
+
+
+def test_hooks_with_the_same_overrides_share_one_mapper() -> None:
+    from airflow_provider_vidjobs.status import shared_status_mapper
+
+    first = shared_status_mapper("tensorpix", COMMON_SPELLINGS, {"Rendered": "succeeded"})
+    again = shared_status_mapper("tensorpix", COMMON_SPELLINGS, {"Rendered": "succeeded"})
+    other = shared_status_mapper("tensorpix", COMMON_SPELLINGS, {"Rendered": "failed"})
+
+    assert first is again
+    assert other is not first
+    assert (first.map("rendered"), other.map("rendered")) == (JobStatus.SUCCEEDED, JobStatus.FAILED)
+    assert shared_status_mapper("aihubmix", COMMON_SPELLINGS) is not shared_status_mapper("tensorpix", COMMON_SPELLINGS)
+
+
+def test_shared_mappers_still_refuse_bad_overrides() -> None:
+    from airflow_provider_vidjobs.status import shared_status_mapper
+
+    with pytest.raises(TypeError, match="status_overrides must be a dict"):
+        shared_status_mapper("tensorpix", COMMON_SPELLINGS, ["done"])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="not a job status"):
+        shared_status_mapper("tensorpix", COMMON_SPELLINGS, {"done": "finished-ish"})

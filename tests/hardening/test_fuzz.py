@@ -504,3 +504,20 @@ def test_the_fuzzers_reach_both_outcomes() -> None:
     """Runs last in this module: the inputs were not all rejected, nor all accepted (they test something)."""
     assert OUTCOMES["jobs"] > 0
     assert OUTCOMES["invalid"] > 0
+
+
+@pytest.mark.parametrize("secret", ['key"with-quote', "key\\with-backslash", "key\twith-tab"])
+def test_scrubbing_finds_a_key_json_would_escape(secret: str) -> None:
+    from airflow_provider_vidjobs.hooks.responses import scrub_document
+
+    document = {"a": [{"b": f"echo {secret} end"}], f"{secret}": 1}
+
+    assert scrub_document(document, secret) == {"a": [{"b": "echo *** end"}], "***": 1}
+
+
+def test_a_key_spanning_two_strings_is_not_a_match() -> None:
+    from airflow_provider_vidjobs.hooks.responses import scrub_document
+
+    document = {"n": [1, 2], "s": "1,2"}  # json.dumps writes "[1, 2]": the text is there, in no string
+
+    assert scrub_document(document, "1, 2") is document
