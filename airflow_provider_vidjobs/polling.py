@@ -165,6 +165,11 @@ class PollPlanner:
             delay = max(delay, min(server_hint, policy.max_interval))
         return delay
 
+    def first_delay(self, delay: float) -> float:
+        """The wait before the first poll, jittered like every other: waits deferred (or resumed after a
+        triggerer restart) together do not all poll at the same instant."""
+        return self._jittered(delay) if delay > 0 else 0.0
+
     def failure(self, now: float, retry_after: float | None = None) -> float | None:
         """Record a transient failure; the delay before retrying, or None when the budget is spent."""
         if self.failing_since is None:

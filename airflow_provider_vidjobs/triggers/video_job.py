@@ -60,6 +60,15 @@ def describe_progress(job: VideoJob, eta: float | None) -> str:
     return text
 
 
+def _progress_step(job: VideoJob) -> int:
+    """Which tenth of the way the job is (-1: no progress): the trigger logs when this or the status changes.
+
+    One line per status change and per 10% keeps a triggerer with thousands of noisy jobs from
+    rendering a log line on every poll, while the task log still shows the job moving.
+    """
+    return -1 if job.progress is None else int(job.progress // 10)
+
+
 class VideoJobTrigger(BaseTrigger):
     """Waits for one video job to end, polling through the API's hook.
 
@@ -135,9 +144,9 @@ class VideoJobTrigger(BaseTrigger):
 
     async def _poll_until_done(self, hook: Any) -> dict[str, Any]:
         planner = PollPlanner(self.poll_policy)
-        last_seen: tuple[JobStatus, float | None] | None = None
+        last_logged: tuple[JobStatus, int] | None = None
         job: VideoJob | None = None
-        delay = self.first_poll_delay
+        delay = planner.first_delay(self.first_poll_delay)
         while True:
             if self.deadline is not None:
                 delay = min(delay, max(0.0, self.deadline - time.time()))
@@ -170,8 +179,8 @@ class VideoJobTrigger(BaseTrigger):
                 )
             job = poll.job
             planner.observe(job, time.time())
-            if (job.status, job.progress) != last_seen:
-                last_seen = (job.status, job.progress)
+            if (job.status, _progress_step(job)) != last_logged:
+                last_logged = (job.status, _progress_step(job))
                 self.log.info("%s", describe_progress(job, planner.eta()))
             if job.is_terminal:
                 outcome = _OUTCOME_OF[job.status]

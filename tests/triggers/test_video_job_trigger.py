@@ -513,23 +513,27 @@ def test_cancelled_trigger_stops_quietly_and_closes_its_client(sim: SimulatorHan
 # ----- progress lines ------------------------------------------------------------------------------
 
 
-def test_progress_is_logged_at_each_change_only(sim: SimulatorHandle, logs: Logs) -> None:
+def test_progress_is_logged_at_each_status_and_10_percent_step_only(sim: SimulatorHandle, logs: Logs) -> None:
     job_id = new_job(sim, "tensorpix", {"queued_s": 0, "running_s": 0, "outcome": "stuck", "stuck_progress": 45})
     trigger = make_trigger("tensorpix", job_id, policy={"min_interval": 0.1})
 
-    async def scenario() -> dict[str, Any]:
-        task = asyncio.create_task(first_event(trigger))
-        await eventually(lambda: job_counter(sim, job_id)["requests"] >= 3)
-        await asyncio.to_thread(sim.control.update_job, job_id, stuck_progress=60)
+    async def after_three_polls() -> None:
         seen = job_counter(sim, job_id)["requests"]
         await eventually(lambda: job_counter(sim, job_id)["requests"] >= seen + 3)
+
+    async def scenario() -> dict[str, Any]:
+        task = asyncio.create_task(first_event(trigger))
+        for progress in (48, 60):  # 45 -> 48 stays in the same tenth: no new line
+            await after_three_polls()
+            await asyncio.to_thread(sim.control.update_job, job_id, stuck_progress=progress)
+        await after_three_polls()
         await asyncio.to_thread(sim.control.update_job, job_id, outcome="completed")
         return await task
 
     payload = asyncio.run(scenario())
 
     assert payload["outcome"] == "succeeded"
-    assert job_counter(sim, job_id)["requests"] >= 7
+    assert job_counter(sim, job_id)["requests"] >= 10
     progress = [line for line in logs.lines("info") if f"job {job_id}: " in line and "%" in line]
     assert len(progress) == 3, progress
     assert re.search(r": running 45%", progress[0])
