@@ -9,6 +9,8 @@ downloaded
 - by ``curl -o /dev/null`` from the same simulator, same core, in the same run.
 
 Runs alternate (curl, ours, curl, ours, ...); throughput is the best of each, RSS growth the worst of ours.
+Also reported: hashlib.sha256's own rate on the same core, the ceiling of any download that returns
+the file's sha256 (the operator does; ``curl -o /dev/null`` neither hashes nor writes).
 
     python benchmarks/download.py --size-mib 1024 --rounds 3
 """
@@ -16,6 +18,7 @@ Runs alternate (curl, ours, curl, ours, ...); throughput is the best of each, RS
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -76,6 +79,16 @@ def curl(url: str) -> dict[str, Any]:
     return {"bytes": int(size), "seconds": elapsed, "speed": float(speed)}
 
 
+def sha256_rate(mib: int = 256) -> float:
+    """Bytes/s of hashlib.sha256 on this core: the ceiling of any download that returns the file's sha256."""
+    block = os.urandom(2**20)
+    digest = hashlib.sha256()
+    started = time.perf_counter()
+    for _ in range(mib):
+        digest.update(block)
+    return mib * 2**20 / (time.perf_counter() - started)
+
+
 def run(size_mib: int, rounds: int) -> dict[str, Any]:
     from airflow_provider_vidjobs.testing.simulator import synthetic_video_sha256
 
@@ -98,12 +111,18 @@ def run(size_mib: int, rounds: int) -> dict[str, Any]:
             ours.append(json.loads(lines[-1]))
     best_ours = max(r["bytes"] / r["seconds"] for r in ours)
     best_curl = max(r["bytes"] / r["seconds"] for r in theirs)
+    cores = os.sched_getaffinity(0)
+    pin(CLIENT_CPU)
+    hash_rate = sha256_rate()
+    os.sched_setaffinity(0, cores)
     return {
         "size_mib": size_mib,
         "rounds": rounds,
         "ours_mb_s": best_ours / 1e6,
         "curl_mb_s": best_curl / 1e6,
         "ratio": best_ours / best_curl,
+        "sha256_mb_s": hash_rate / 1e6,
+        "sha256_ratio": hash_rate / best_curl,
         "rss_growth_mb": max(r["rss_growth"] for r in ours) / 2**20,
         "sha_ok": all(r["sha_ok"] for r in ours),
         "all_ours_mb_s": [round(r["bytes"] / r["seconds"] / 1e6) for r in ours],
