@@ -38,6 +38,7 @@ STYLES = {
     "httpx_aiohttp": "one shared httpx.AsyncClient over httpx-aiohttp's AiohttpTransport",
     "httpx_lean": "one shared httpx.AsyncClient over LeanAsyncTransport (this package)",
     "hook_httpcore": "TensorPixHook.apoll_job, whole provider path, shared client over httpcore (32 + semaphore 24)",
+    "hook_aiohttp": "TensorPixHook.apoll_job, whole provider path, shared client over httpx-aiohttp",
     "hook": "TensorPixHook.apoll_job, whole provider path, as shipped (LeanAsyncTransport)",
 }
 Getter = Callable[[str], Awaitable[tuple[int, bytes]]]
@@ -105,22 +106,27 @@ async def poll_loop(args: argparse.Namespace, ids: list[str]) -> dict[str, Any]:
         from airflow_provider_vidjobs.hooks.tensorpix import TensorPixHook
         from airflow_provider_vidjobs.retry import NO_RETRY
 
-        if style == "hook_httpcore":
+        if style in ("hook_httpcore", "hook_aiohttp"):
+            import httpx
+
             from airflow_provider_vidjobs.hooks import clients
 
-            clients.POOL_SIZE, clients.MAX_IN_FLIGHT = 32, 24
+            if style == "hook_httpcore":
+                clients.POOL_SIZE, clients.MAX_IN_FLIGHT = 32, 24
             build = clients.build_async_client
 
-            def over_httpcore(settings: Any, verify: Any) -> Any:
+            def other_transport(settings: Any, verify: Any) -> Any:
                 client = build(settings, verify)
-                import httpx
+                if style == "hook_httpcore":
+                    limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
+                    client._transport = httpx.AsyncHTTPTransport(verify=verify, limits=limits)
+                else:
+                    from httpx_aiohttp import AiohttpTransport
 
-                client._transport = httpx.AsyncHTTPTransport(
-                    verify=verify, limits=httpx.Limits(max_connections=32, max_keepalive_connections=32)
-                )
+                    client._transport = AiohttpTransport(verify=verify, limits=httpx.Limits(max_connections=100))
                 return client
 
-            clients.build_async_client = over_httpcore
+            clients.build_async_client = other_transport
         close: Callable[[], Awaitable[None]] | None = None
     else:
         get, close = await make_getter(style, url, key)

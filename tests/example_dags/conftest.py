@@ -58,6 +58,7 @@ def example_airflow() -> Iterator[ExampleAirflow]:
     _reconfigure_airflow()
     try:
         from airflow import settings
+
         try:
             from airflow.dag_processing.dagbag import DagBag
         except ImportError:  # Airflow < 3.2
