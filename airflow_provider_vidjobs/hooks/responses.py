@@ -26,9 +26,9 @@ MAX_JSON_BYTES = 8 * 1024 * 1024
 
 REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "cf-ray")
 
-#: Object storage (S3, GCS, Azure, R2) errors: ``<Error><Code>AccessDenied</Code><Message>...</Message>``.
 #: Characters ``json.dumps`` escapes even with ``ensure_ascii=False``.
 _JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
+#: Object storage (S3, GCS, Azure, R2) errors: ``<Error><Code>AccessDenied</Code><Message>...</Message>``.
 _XML_CODE = re.compile(r"<Code>([^<]{1,100})</Code>")
 _XML_MESSAGE = re.compile(r"<Message>([^<]{1,500})</Message>")
 
