@@ -19,6 +19,8 @@ from airflow_provider_vidjobs.sensors.video_job import VideoJobSensor
 #: created (dag.test() is slow on a busy machine) still finds it running; the failing one carries the
 #: vendor's code and message.
 RUNNING = {"queued_s": 0.5, "running_s": 2.0}
+#: The poke task starts a few seconds after its job on a slow run (Airflow 3.1 dag.test): long enough for 2+ pokes.
+POKED = {"queued_s": 0.5, "running_s": 6.0}
 DONE = {"queued_s": 0, "running_s": 0}
 FAILING = {
     **RUNNING,
@@ -47,7 +49,7 @@ with DAG(
         steps.extend([job, sensor])
         return sensor
 
-    job_poke = new_job.override(task_id="job_poke")("tensorpix", RUNNING)
+    job_poke = new_job.override(task_id="job_poke")("tensorpix", POKED)
     wait(job_poke, task_id="poke", conn_id="tensorpix_default", mode="poke", poll_interval=0.3)
 
     job_reschedule = new_job.override(task_id="job_reschedule")("aihubmix", RUNNING, "slashy")
