@@ -179,8 +179,9 @@ class VideoJobTrigger(BaseTrigger):
                 )
             job = poll.job
             planner.observe(job, time.time())
-            if (job.status, _progress_step(job)) != last_logged:
-                last_logged = (job.status, _progress_step(job))
+            seen = (job.status, _progress_step(job))
+            if seen != last_logged:
+                last_logged = seen
                 self.log.info("%s", describe_progress(job, planner.eta()))
             if job.is_terminal:
                 outcome = _OUTCOME_OF[job.status]
