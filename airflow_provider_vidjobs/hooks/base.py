@@ -346,29 +346,42 @@ class VideoJobHook(BaseHook):
     async def arequest(self, method: str, path: str, *, job_id: str | None = None, **kwargs: Any) -> Reply:
         """Send one API request (async), retrying transient failures per the policy."""
         settings = await self.aget_settings()
+        if self._session is not None:  # a trigger's wait: no lease (and no context manager) per poll
+            return await self._asend(self._session, settings, method, path, job_id, kwargs)
+        async with clients.CLIENT_POOL.lease(settings, linger=True) as shared:
+            return await self._asend(shared, settings, method, path, job_id, kwargs)
+
+    async def _asend(
+        self,
+        shared: clients.SharedClient,
+        settings: ConnectionSettings,
+        method: str,
+        path: str,
+        job_id: str | None,
+        kwargs: dict[str, Any],
+    ) -> Reply:
         policy = settings.retry
-        async with self._shared_client(settings) as shared:
-            for attempt in range(1, policy.max_attempts + 1):
-                try:
-                    async with shared.in_flight:
-                        request = self._auth(settings).build_request(shared.client, method, path, **kwargs)
-                        response = await shared.send(request)
-                        try:
-                            body = await _aread_capped(response, self.provider, job_id)
-                        finally:
-                            await response.aclose()
-                    return self._reply(response, body, job_id)
-                except httpx.HTTPError as error:
-                    failure: VideoAPIError = responses.error_for_transport(
-                        error, provider=self.provider, job_id=job_id, base_url=settings.base_url
-                    )
-                except TransientAPIError as error:
-                    failure = error
-                if attempt == policy.max_attempts:
-                    raise failure
-                hint = failure.retry_after if isinstance(failure, TransientAPIError) else None
-                self.log.info("%s; retrying (attempt %d of %d)", failure.summary, attempt + 1, policy.max_attempts)
-                await asyncio.sleep(policy.delay(attempt, hint))
+        for attempt in range(1, policy.max_attempts + 1):
+            try:
+                async with shared.in_flight:
+                    request = self._auth(settings).build_request(shared.client, method, path, **kwargs)
+                    response = await shared.send(request)
+                    try:
+                        body = await _aread_capped(response, self.provider, job_id)
+                    finally:
+                        await response.aclose()
+                return self._reply(response, body, job_id)
+            except httpx.HTTPError as error:
+                failure: VideoAPIError = responses.error_for_transport(
+                    error, provider=self.provider, job_id=job_id, base_url=settings.base_url
+                )
+            except TransientAPIError as error:
+                failure = error
+            if attempt == policy.max_attempts:
+                raise failure
+            hint = failure.retry_after if isinstance(failure, TransientAPIError) else None
+            self.log.info("%s; retrying (attempt %d of %d)", failure.summary, attempt + 1, policy.max_attempts)
+            await asyncio.sleep(policy.delay(attempt, hint))
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _reply(self, response: httpx.Response, body: bytes, job_id: str | None) -> Reply:
@@ -388,14 +401,6 @@ class VideoJobHook(BaseHook):
         if isinstance(error, AuthenticationError):
             settings_cache.forget(self.provider, self.conn_id)  # a corrected key is read by the next wait
         raise error
-
-    @asynccontextmanager
-    async def _shared_client(self, settings: ConnectionSettings) -> AsyncIterator[clients.SharedClient]:
-        if self._session is not None:
-            yield self._session
-            return
-        async with clients.CLIENT_POOL.lease(settings, linger=True) as shared:
-            yield shared
 
     @asynccontextmanager
     async def async_session(self) -> AsyncIterator[VideoJobHook]:
