@@ -330,6 +330,8 @@ class VideoJobHook(BaseHook):
                 failure: VideoAPIError = responses.error_for_transport(
                     error, provider=self.provider, job_id=job_id, base_url=settings.base_url
                 )
+                if not isinstance(failure, TransientAPIError):
+                    raise failure from None  # an untrusted certificate: another try fails the same way
                 if not idempotent and not isinstance(error, httpx.ConnectError | httpx.ConnectTimeout):
                     raise failure from None
             except TransientAPIError as error:
@@ -375,6 +377,8 @@ class VideoJobHook(BaseHook):
                 failure: VideoAPIError = responses.error_for_transport(
                     error, provider=self.provider, job_id=job_id, base_url=settings.base_url
                 )
+                if not isinstance(failure, TransientAPIError):
+                    raise failure from None  # an untrusted certificate: another try fails the same way
             except TransientAPIError as error:
                 failure = error
             if attempt == policy.max_attempts:

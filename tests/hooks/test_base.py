@@ -205,6 +205,17 @@ def test_attempts_are_bounded_then_the_right_error(vendor, api, fetch_job, sleep
     assert len(sleeps) == 3  # no wait after the last try
 
 
+def test_an_untrusted_certificate_is_tried_once(vendor, api, fetch_job, sleeps, leak_guard):
+    """Retrying cannot make a certificate trusted: one attempt, no backoff, the TLS error at once."""
+    api.script(httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed (_ssl.c:1006)"))
+    with leak_guard.raises(VideoAPIError) as info:
+        fetch_job(vendor.hook(), vendor.job_id)
+    assert not isinstance(info.value, TransientAPIError)
+    assert "was not trusted" in str(info.value)
+    assert len(api.requests) == 1
+    assert sleeps == []
+
+
 def test_max_attempts_comes_from_the_connection(api, connections, fetch_job, sleeps, leak_guard):
     connections("tensorpix_default", "tensorpix", extra={"max_attempts": "2"})
     api.script(api.json(500))
