@@ -207,7 +207,8 @@ def test_attempts_are_bounded_then_the_right_error(vendor, api, fetch_job, sleep
 
 def test_an_untrusted_certificate_is_tried_once(vendor, api, fetch_job, sleeps, leak_guard):
     """Retrying cannot make a certificate trusted: one attempt, no backoff, the TLS error at once."""
-    api.script(httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed (_ssl.c:1006)"))
+    reason = "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed (_ssl.c:1006)"
+    api.script(httpx.ConnectError(reason))
     with leak_guard.raises(VideoAPIError) as info:
         fetch_job(vendor.hook(), vendor.job_id)
     assert not isinstance(info.value, TransientAPIError)
