@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 from airflow_provider_vidjobs.exceptions import DownloadError
 from airflow_provider_vidjobs.hooks.base import AssetSource, VideoJobHook, path_segment
 from airflow_provider_vidjobs.hooks.registry import HOOKS
-from airflow_provider_vidjobs.hooks.responses import scrub_document
 from airflow_provider_vidjobs.hooks.settings import ConnectionSettings
 from airflow_provider_vidjobs.models import GeneratedVideo, JobError, JobKind, JobStatus, VideoJob
 from airflow_provider_vidjobs.status import COMMON_SPELLINGS, StatusMapper
@@ -154,7 +153,6 @@ class AIHubMixHook(VideoJobHook):
 
     def parse_job(self, payload: Any, job_id: str) -> VideoJob:
         base = self._settings.base_url if self._settings else self.default_base_url
-        payload = scrub_document(payload, self._settings.api_key.reveal() if self._settings else None)
         return normalize(OpenAIVideo.model_validate(payload), self.status_mapper, base + self.videos_path())
 
     # ----- beyond reading: create and download ----------------------------------------------------

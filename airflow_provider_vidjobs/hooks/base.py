@@ -166,6 +166,8 @@ class VideoJobHook(BaseHook):
         self._storage_client: httpx.Client | None = None
         self._session: clients.SharedClient | None = None
         self._auth_cache: tuple[ConnectionSettings, _ApiKeyAuth] | None = None
+        #: (id as given, validated id, API path) of the last job polled (see :meth:`apoll_job`).
+        self._poll_target: tuple[str, str, str] | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(conn_id={self.conn_id!r})"
@@ -280,10 +282,15 @@ class VideoJobHook(BaseHook):
 
     async def apoll_job(self, job_id: str) -> JobPoll:
         """The job now plus the server's hint for when to ask again."""
-        job_id = self.validate_job_id(job_id)
-        await self.aget_settings()  # paths may depend on the base URL
-        reply = await self.arequest("GET", self.job_path(job_id), job_id=job_id)
-        return JobPoll(self.to_job(reply.payload, job_id), reply.poll_after)
+        target = self._poll_target
+        if target is None or target[0] != job_id:
+            # A wait polls one id again and again: validate it and build its path once, not every poll.
+            clean = self.validate_job_id(job_id)
+            await self.aget_settings()  # paths may depend on the base URL
+            target = self._poll_target = (job_id, clean, self.job_path(clean))
+        _, clean, path = target
+        reply = await self.arequest("GET", path, job_id=clean)
+        return JobPoll(self.to_job(reply.payload, clean), reply.poll_after)
 
     def to_job(self, payload: Any, job_id: str) -> VideoJob:
         """:meth:`parse_job` with validation failures turned into :class:`InvalidResponseError`."""
@@ -392,7 +399,8 @@ class VideoJobHook(BaseHook):
         status = response.status_code
         if 200 <= status < 300:
             payload = responses.parse_json(body, response.headers, provider=self.provider, job_id=job_id, status=status)
-            return Reply(payload, status, response.headers)
+            secret = self._settings.api_key.reveal() if self._settings else None
+            return Reply(responses.scrub_document(payload, secret, raw=body), status, response.headers)
         error = responses.error_for_status(
             status,
             response.headers,

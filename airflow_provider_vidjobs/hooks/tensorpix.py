@@ -11,7 +11,6 @@ from typing import Any
 
 from airflow_provider_vidjobs.hooks.base import VideoJobHook, check_job_id
 from airflow_provider_vidjobs.hooks.registry import HOOKS
-from airflow_provider_vidjobs.hooks.responses import scrub_document
 from airflow_provider_vidjobs.models import GeneratedVideo, JobError, JobKind, JobStatus, VideoJob
 from airflow_provider_vidjobs.status import StatusMapper
 from airflow_provider_vidjobs.wire import (
@@ -160,7 +159,6 @@ class TensorPixHook(VideoJobHook):
         return f"/api/video-gen/jobs/{job_id}/"
 
     def parse_job(self, payload: Any, job_id: str) -> VideoJob:
-        payload = scrub_document(payload, self._settings.api_key.reveal() if self._settings else None)
         return normalize(TensorPixJob.model_validate(payload), self.status_mapper)
 
     def get_generated_video(self, video_id: str) -> GeneratedVideo:
@@ -180,8 +178,7 @@ class TensorPixHook(VideoJobHook):
         from airflow_provider_vidjobs.exceptions import InvalidResponseError
 
         try:
-            secret = self._settings.api_key.reveal() if self._settings else None
-            return TensorPixGeneratedVideo.model_validate(scrub_document(payload, secret))
+            return TensorPixGeneratedVideo.model_validate(payload)
         except ValidationError:
             raise InvalidResponseError(
                 "the generated-video JSON does not have the documented shape",

@@ -490,6 +490,42 @@ def test_scrubbing_a_document_removes_the_key_everywhere(document: Any) -> None:
         assert scrubbed is document  # no copy on the hot path
 
 
+@FUZZ
+@given(document=with_secret(), ascii_only=st.booleans(), encoding=st.sampled_from(["utf-8", "utf-16", "utf-32"]))
+def test_scrubbing_from_the_raw_body_finds_what_the_walk_finds(document: Any, ascii_only: bool, encoding: str) -> None:
+    """The raw-bytes shortcut of the hot path never skips a key the decoded document holds, however the
+    vendor encoded the JSON (escapes such as \\u0073k-..., any Unicode encoding json.loads reads)."""
+    from airflow_provider_vidjobs.hooks.responses import scrub_document
+
+    raw = json.dumps(document, ensure_ascii=ascii_only).encode(encoding, "surrogatepass")
+    decoded = json.loads(raw)
+    assert scrub_document(decoded, SECRET, raw=raw) == _naive_scrub(decoded)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"error": "bad key \\u0073k-fuzz-0123456789abcdef"}',  # the key with its first letter escaped
+        b'{"error": "bad key sk-fuzz-0123456789abcdef"}',
+        '{"error": "bad key sk-fuzz-0123456789abcdef"}'.encode("utf-16"),
+    ],
+    ids=["escaped", "verbatim", "utf-16"],
+)
+def test_a_key_in_the_raw_body_is_scrubbed(raw: bytes) -> None:
+    from airflow_provider_vidjobs.hooks.responses import scrub_document
+
+    assert scrub_document(json.loads(raw), SECRET, raw=raw) == {"error": "bad key ***"}
+
+
+def test_a_body_without_the_key_is_returned_uncopied() -> None:
+    from airflow_provider_vidjobs.hooks.responses import scrub_document
+
+    raw = b'{"status": "processing", "prompt": "a \\"quoted\\" word"}'
+    document = json.loads(raw)
+    assert scrub_document(document, SECRET, raw=raw) is document
+    assert scrub_document(document, SECRET, raw=raw.replace(b"\\", b"")) is document
+
+
 def test_scrubbing_a_document_nested_to_the_parser_limit() -> None:
     from airflow_provider_vidjobs.hooks.responses import scrub_document
 
