@@ -60,11 +60,16 @@ def describe_progress(job: VideoJob, eta: float | None) -> str:
     return text
 
 
-def _progress_step(job: VideoJob) -> int:
-    """Which tenth of the way the job is (-1: no progress): the trigger logs when this or the status changes.
+#: Seconds at least between two progress lines of one wait while its status stays the same.
+PROGRESS_LOG_INTERVAL_S = 30.0
 
-    One line per status change and per 10% keeps a triggerer with thousands of noisy jobs from
-    rendering a log line on every poll, while the task log still shows the job moving.
+
+def _progress_step(job: VideoJob) -> int:
+    """Which tenth of the way the job is (-1: no progress): a progress line is logged when this changes.
+
+    A line per status change, and per 10% step at most every :data:`PROGRESS_LOG_INTERVAL_S`, keeps a
+    triggerer with thousands of waits from rendering (and shipping) a line on most polls, while the task
+    log still shows the job moving.
     """
     return -1 if job.progress is None else int(job.progress // 10)
 
@@ -145,6 +150,7 @@ class VideoJobTrigger(BaseTrigger):
     async def _poll_until_done(self, hook: Any) -> dict[str, Any]:
         planner = PollPlanner(self.poll_policy)
         last_logged: tuple[JobStatus, int] | None = None
+        logged_at = 0.0
         job: VideoJob | None = None
         delay = planner.first_delay(self.first_poll_delay)
         while True:
@@ -178,10 +184,13 @@ class VideoJobTrigger(BaseTrigger):
                     "%s job %s: API answering again after %d failed polls", self.provider, self.job_id, planner.failures
                 )
             job = poll.job
-            planner.observe(job, time.time())
+            now = time.time()
+            planner.observe(job, now)
             seen = (job.status, _progress_step(job))
-            if seen != last_logged:
-                last_logged = seen
+            if seen != last_logged and (
+                last_logged is None or seen[0] != last_logged[0] or now - logged_at >= PROGRESS_LOG_INTERVAL_S
+            ):
+                last_logged, logged_at = seen, now
                 self.log.info("%s", describe_progress(job, planner.eta()))
             if job.is_terminal:
                 outcome = _OUTCOME_OF[job.status]
