@@ -200,8 +200,8 @@ class VideoJobHook(BaseHook):
 
     # ----- connection --------------------------------------------------------------------------
 
-    def _settings_from(self, conn: Any, extra: Mapping[str, Any]) -> ConnectionSettings:
-        settings = settings_from_connection(
+    def _parse_settings(self, conn: Any, extra: Mapping[str, Any]) -> ConnectionSettings:
+        return settings_from_connection(
             conn_id=self.conn_id,
             provider=self.provider,
             default_base_url=self.default_base_url,
@@ -211,8 +211,6 @@ class VideoJobHook(BaseHook):
             password=conn.password,
             extra=extra,
         )
-        mask_secret(settings.api_key.reveal())
-        return settings
 
     def _with_override(self, settings: ConnectionSettings) -> ConnectionSettings:
         return settings if self._retry_override is None else _with_retry(settings, self._retry_override)
@@ -222,7 +220,9 @@ class VideoJobHook(BaseHook):
         """The connection's settings, read once with the sync lookup (for code running in a task)."""
         if self._settings is None:
             conn = self.get_connection(self.conn_id)
-            self._settings = self._with_override(self._settings_from(conn, conn.extra_dejson))
+            settings = self._parse_settings(conn, conn.extra_dejson)
+            mask_secret(settings.api_key.reveal())
+            self._settings = self._with_override(settings)
         return self._settings
 
     async def aget_settings(self) -> ConnectionSettings:
@@ -239,7 +239,9 @@ class VideoJobHook(BaseHook):
     async def _alookup_settings(self) -> ConnectionSettings:
         conn = await get_async_connection(self.conn_id, hook=self)
         extra = await get_async_extra_dejson(conn)
-        return self._settings_from(conn, extra)
+        settings = self._parse_settings(conn, extra)
+        await amask_secret(settings.api_key.reveal())
+        return settings
 
     def api_path_prefix(self, settings: ConnectionSettings) -> str:
         """The path prefix, relative to the base URL, of the API's own routes (which get the key)."""
@@ -485,6 +487,23 @@ class VideoJobHook(BaseHook):
 
     def _base_url_or_default(self) -> str:
         return self._settings.base_url if self._settings else self.default_base_url
+
+
+async def amask_secret(secret: str) -> None:
+    """``mask_secret`` from the event loop: the supervisor is told too, with no greenback portal needed.
+
+    The sync ``mask_secret`` tells the supervisor through a blocking call that fails (silently) on an
+    event loop without a portal; Airflow 3.3.2+ has an async form, and older ones get the sync form in
+    a worker thread, as their own async connection lookup does.
+    """
+    try:
+        from airflow.sdk.log import amask_secret as airflow_amask_secret
+    except ImportError:  # Airflow < 3.3.2
+        from asgiref.sync import sync_to_async
+
+        await sync_to_async(mask_secret)(secret)
+    else:
+        await airflow_amask_secret(secret)
 
 
 def _with_retry(settings: ConnectionSettings, policy: RetryPolicy) -> ConnectionSettings:
