@@ -509,6 +509,53 @@ def test_cancelled_trigger_stops_quietly_and_closes_its_client(sim: SimulatorHan
     assert logs.problems() == []
 
 
+# ----- the triggerer's greenback portal ------------------------------------------------------------
+
+
+def test_the_supervisor_learns_the_key_although_the_polls_have_no_portal(
+    sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In the triggerer, masking a secret also tells the supervisor. Its blocking ``send`` cannot run on
+    the event loop without a greenback portal (it fails silently inside ``mask_secret``), and the lookup
+    runs in a task without one (shared by the waits starting together), as do the polls: the key must be
+    masked through the async route, and every poll still happen."""
+    import greenback
+    from airflow.sdk.execution_time import task_runner
+    from asgiref.sync import async_to_sync
+
+    class TriggererComms:
+        """Like the triggerer's comms: ``send`` blocks on ``asend``, which the event loop's thread cannot."""
+
+        def __init__(self) -> None:
+            self.sent: list[Any] = []
+
+        async def asend(self, msg: Any) -> None:
+            self.sent.append(msg)
+
+        def send(self, msg: Any) -> None:
+            async_to_sync(self.asend)(msg)  # raises on the event loop's thread
+
+    comms = TriggererComms()
+    monkeypatch.setattr(task_runner, "SUPERVISOR_COMMS", comms, raising=False)
+    # A key pasted with spaces around it: Airflow masks the password as typed, the provider the key it sends.
+    name = "AIRFLOW_CONN_TENSORPIX_DEFAULT"
+    conn = json.loads(sim.airflow_connections()[name])
+    key = conn["password"]
+    monkeypatch.setenv(name, json.dumps({**conn, "password": f"  {key}  "}))
+    job_id = new_job(sim, "tensorpix", {"queued_s": 0.1, "running_s": 0.4})
+    trigger = make_trigger("tensorpix", job_id)
+
+    async def like_the_triggerer() -> dict[str, Any]:
+        await greenback.ensure_portal()
+        return await first_event(trigger)
+
+    payload = asyncio.run(like_the_triggerer())
+
+    assert payload["outcome"] == "succeeded", payload
+    assert key in [getattr(msg, "value", None) for msg in comms.sent]
+    assert job_counter(sim, job_id)["requests"] >= 3  # polled until done
+
+
 # ----- progress lines ------------------------------------------------------------------------------
 
 
