@@ -131,8 +131,8 @@ class VideoJobTrigger(BaseTrigger):
                 self.conn_id, status_overrides=self.status_overrides, retry_policy=NO_RETRY
             )
             async with hook.async_session():  # the connection is looked up here, in the triggerer's task
-                # The triggerer gives its task a greenback portal (for sync Airflow calls such as
-                # mask_secret), which puts a greenlet switch on every resume of that task: twice a poll.
+                # The triggerer gives its task a greenback portal (so that sync Airflow calls work on the
+                # loop), which puts a greenlet switch on every resume of that task: twice a poll.
                 # The polling itself makes no sync Airflow call, so it runs in a plain task of its own;
                 # cancelling this task cancels that one, and its errors are raised here.
                 return await asyncio.create_task(self._poll_until_done(hook), name=f"vidjobs-wait-{self.job_id}")
