@@ -10,6 +10,7 @@ timing and mapping overrides: never a key (the triggerer stores them as plain JS
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Literal
@@ -72,6 +73,18 @@ def _progress_step(job: VideoJob) -> int:
     log still shows the job moving.
     """
     return -1 if job.progress is None else int(job.progress // 10)
+
+
+#: Seconds: wake-ups are rounded up to this grid, so waits due at nearly the same moment share one turn
+#: of the event loop (one ``epoll`` wake-up for many polls, and their answers arriving together).
+WAKE_GRID_S = 0.02
+
+
+async def _sleep_on_grid(delay: float) -> None:
+    """``asyncio.sleep(delay)``, ending on the next :data:`WAKE_GRID_S` boundary (at most that much later)."""
+    loop = asyncio.get_running_loop()
+    due = math.ceil((loop.time() + delay) / WAKE_GRID_S) * WAKE_GRID_S
+    await asyncio.sleep(due - loop.time())
 
 
 class VideoJobTrigger(BaseTrigger):
@@ -161,7 +174,7 @@ class VideoJobTrigger(BaseTrigger):
             if self.deadline is not None:
                 delay = min(delay, max(0.0, self.deadline - time.time()))
             if delay > 0:
-                await asyncio.sleep(delay)
+                await _sleep_on_grid(delay)
             try:
                 poll = await hook.apoll_job(self.job_id)
             except TransientAPIError as error:

@@ -396,6 +396,37 @@ def test_failure_budget_spent_ends_with_error(sim: SimulatorHandle, logs: Logs) 
 # ----- how often it polls --------------------------------------------------------------------------
 
 
+def test_wake_ups_are_due_on_a_shared_grid(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Waits due within one grid step wake at the same boundary (one turn of the loop serves them all),
+    never sooner than asked and at most one step later."""
+    from airflow_provider_vidjobs.triggers import video_job
+
+    grid = video_job.WAKE_GRID_S
+    asked: list[tuple[float, float, float]] = []  # (now, delay, the time the sleep was set to end)
+    real_sleep = asyncio.sleep
+
+    async def recording_sleep(seconds: float) -> None:
+        asked.append((now, delay, asyncio.get_running_loop().time() + seconds))
+        await real_sleep(0)
+
+    monkeypatch.setattr(video_job.asyncio, "sleep", recording_sleep)
+
+    async def scenario() -> None:
+        nonlocal now, delay
+        for delay in (0.001, 0.3, 9.987, 10.0, 10.013, 61.5):
+            now = asyncio.get_running_loop().time()
+            await video_job._sleep_on_grid(delay)
+
+    now = delay = 0.0
+    asyncio.run(scenario())
+
+    assert len(asked) == 6
+    for start, wanted, due in asked:
+        assert start + wanted <= due + 1e-9
+        assert due < start + wanted + grid + 1e-3
+        assert abs(due / grid - round(due / grid)) < 1e-3  # on a grid boundary
+
+
 def test_request_count_follows_a_fixed_policy(sim: SimulatorHandle) -> None:
     """With ``adaptive=False`` and ``jitter=0`` every sleep is exactly ``min_interval``.
 
