@@ -169,7 +169,10 @@ async def poll_loop(args: argparse.Namespace, ids: list[str]) -> dict[str, Any]:
     measuring = False
     for task in tasks:
         task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    ended = await asyncio.gather(*tasks, return_exceptions=True)
+    died = [e for e in ended if isinstance(e, BaseException) and not isinstance(e, asyncio.CancelledError)]
+    if died:  # e.g. an optional client library missing: a row of zero polls would read as a result
+        raise RuntimeError(f"{len(died)} of {len(tasks)} pollers died: {died[0]!r}")
     if close is not None:
         await close()
     polls = counts["polls"]
