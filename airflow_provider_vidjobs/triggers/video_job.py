@@ -143,7 +143,7 @@ class VideoJobTrigger(BaseTrigger):
             hook = hook_class(self.provider)(
                 self.conn_id, status_overrides=self.status_overrides, retry_policy=NO_RETRY
             )
-            async with hook.async_session():  # the connection is looked up here, in the triggerer's task
+            async with hook.async_session():  # looks the connection up (sharing one lookup, masking async)
                 # The triggerer gives its task a greenback portal (so that sync Airflow calls work on the
                 # loop), which puts a greenlet switch on every resume of that task: twice a poll.
                 # The polling itself makes no sync Airflow call, so it runs in a plain task of its own;
