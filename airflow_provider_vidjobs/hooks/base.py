@@ -31,6 +31,7 @@ from airflow_provider_vidjobs.exceptions import (
     VideoAPIError,
 )
 from airflow_provider_vidjobs.hooks import clients, responses, settings_cache
+from airflow_provider_vidjobs.hooks._decode import CappedDecoder, DecodedTooLarge
 from airflow_provider_vidjobs.hooks.settings import ConnectionSettings, settings_from_connection
 from airflow_provider_vidjobs.models import VideoJob
 from airflow_provider_vidjobs.retry import RetryPolicy, is_retryable_status, parse_poll_after
@@ -550,7 +551,15 @@ def path_segment(value: str) -> str:
 
 def _too_big(response: httpx.Response) -> bool:
     length = response.headers.get("content-length")
-    return length is not None and length.isdigit() and int(length) > responses.MAX_JSON_BYTES
+    return length is not None and length.isascii() and length.isdigit() and int(length) > responses.MAX_JSON_BYTES
+
+
+def _capped_decoder(response: httpx.Response) -> CappedDecoder | None:
+    """A decoder capping the DECODED size when the body is gzip/deflate and still to be read, else None."""
+    encoding = response.headers.get("content-encoding", "")
+    if response.is_stream_consumed or not CappedDecoder.handles(encoding):
+        return None  # already read (and decoded) by httpx, or a coding httpx decodes
+    return CappedDecoder(encoding, responses.MAX_JSON_BYTES)
 
 
 def _read_capped(response: httpx.Response, provider: str, job_id: str | None) -> bytes:
@@ -561,12 +570,18 @@ def _read_capped(response: httpx.Response, provider: str, job_id: str | None) ->
             job_id=job_id,
             status=response.status_code,
         )
+    decoder = _capped_decoder(response)
+    pieces = response.iter_raw() if decoder is not None else response.iter_bytes()
     chunks, size = [], 0
-    for chunk in response.iter_bytes():
-        size += len(chunk)
-        if size > responses.MAX_JSON_BYTES:
-            raise responses.too_large(None, provider=provider, job_id=job_id, status=response.status_code)
-        chunks.append(chunk)
+    try:
+        for chunk in pieces:
+            chunk = decoder.decode(chunk) if decoder is not None else chunk
+            size += len(chunk)
+            if size > responses.MAX_JSON_BYTES:
+                raise DecodedTooLarge
+            chunks.append(chunk)
+    except DecodedTooLarge:
+        raise responses.too_large(None, provider=provider, job_id=job_id, status=response.status_code) from None
     return b"".join(chunks)
 
 
@@ -584,12 +599,18 @@ async def _aread_capped(response: httpx.Response, provider: str, job_id: str | N
             job_id=job_id,
             status=response.status_code,
         )
+    decoder = _capped_decoder(response)
+    pieces = response.aiter_raw() if decoder is not None else response.aiter_bytes()
     chunks, size = [], 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > responses.MAX_JSON_BYTES:
-            raise responses.too_large(None, provider=provider, job_id=job_id, status=response.status_code)
-        chunks.append(chunk)
+    try:
+        async for chunk in pieces:
+            chunk = decoder.decode(chunk) if decoder is not None else chunk
+            size += len(chunk)
+            if size > responses.MAX_JSON_BYTES:
+                raise DecodedTooLarge
+            chunks.append(chunk)
+    except DecodedTooLarge:
+        raise responses.too_large(None, provider=provider, job_id=job_id, status=response.status_code) from None
     return b"".join(chunks)
 
 
