@@ -14,8 +14,15 @@ happens (the protocol is always reading), so nothing polls sockets. A request th
 connection closed before any byte of the answer is sent again once on a new connection if it is
 idempotent and its body can be replayed.
 
+Answers are parsed by ``httptools`` (llhttp, node's HTTP parser, in C): it refuses what RFC 9110/9112
+say to refuse (CR, LF or NUL in a header, bad header names, ``0x5`` chunk sizes, a non-digit or
+overflowing Content-Length, TE with CL), and costs less CPU than the hand parser it replaced and a
+fortieth of h11's (benchmarks/README.md, fourth round). What stays ours is the lifecycle: when an
+answer is complete, when a connection may be reused, deadlines, the pool.
+
 Scope: plain HTTP/1.1 and HTTPS, Content-Length, chunked and read-until-close bodies, 1xx skipped,
-flow control both ways. No proxies (clients with a proxy keep httpcore), no HTTP/2, no upgrades.
+flow control both ways. No proxies (clients with a proxy keep httpcore), no HTTP/2, no upgrades; a
+connection that answered a HEAD is not reused (llhttp cannot be told a HEAD answer has no body).
 """
 
 from __future__ import annotations
@@ -24,15 +31,14 @@ import asyncio
 import collections
 import functools
 import ssl
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from typing import Any
 
+import httptools
 import httpx
 
 #: Largest response head (status line and headers) accepted.
 MAX_HEAD_BYTES = 64 * 1024
-#: Largest chunk-size or trailer line accepted in a chunked body.
-MAX_LINE_BYTES = 8 * 1024
 #: Body bytes buffered before the connection stops reading (resumes when the reader catches up).
 HIGH_WATER = 256 * 1024
 #: Answers with a Content-Length up to this are read whole before the response is returned: a job's
@@ -46,13 +52,10 @@ GROW_AFTER = 0.02
 REAP_EVERY = 0.1
 
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
-_NO_BODY_STATUS = frozenset({204, 304})
 _DEFAULT_PORT = {b"http": 80, b"https": 443}
 
 # Body framing of a response.
 _LENGTH, _CHUNKED, _UNTIL_CLOSE = 0, 1, 2
-# Chunked decoder states.
-_C_SIZE, _C_DATA, _C_DATA_END, _C_TRAILER = 0, 1, 2, 3
 # What an exchange is waiting for.
 _WANT_HEAD, _WANT_BYTES, _WANT_ALL = 0, 1, 2
 
@@ -70,6 +73,10 @@ def _default_context(verify: bool) -> ssl.SSLContext:
 
 class _StaleConnection(Exception):
     """A reused connection was found closed before any byte of the answer arrived."""
+
+
+class _SecondAnswer(Exception):
+    """Raised from a parser callback to stop at bytes that follow a complete answer."""
 
 
 class LeanAsyncTransport(httpx.AsyncBaseTransport):
@@ -125,16 +132,18 @@ class LeanAsyncTransport(httpx.AsyncBaseTransport):
         stream = request.stream
         body = _replayable_body(request)
         sni = request.extensions.get("sni_hostname")
-        # Each stale connection is discarded, so this ends: at worst every idle one, then a fresh one.
-        retries = self._max_connections + 1 if request.method in _IDEMPOTENT and body is not None else 0
+        # Sent again at most once: the server may have read a request it dropped, so each resend can
+        # reach it, and the idle connections older than a stale one are dropped before the resend.
+        resend = request.method in _IDEMPOTENT and body is not None
         while True:
             conn = await pool.acquire(timeouts, sni)
             try:
                 return await conn.exchange(request, head, body, stream, timeouts)
             except _StaleConnection:
-                if retries <= 0:
+                if not resend:
                     raise httpx.RemoteProtocolError("Server disconnected without sending a response.") from None
-                retries -= 1
+                resend = False
+                pool.drop_idle_older_than(conn.idle_since)
 
     async def aclose(self) -> None:
         self._closed = True
@@ -297,6 +306,11 @@ class _Pool:
         while idle and now - idle[0].idle_since >= self.expiry:  # the bottom of the stack is the oldest
             self.discard(idle.pop(0))
 
+    def drop_idle_older_than(self, since: float) -> None:
+        """Close the idle connections idle since ``since`` or before: a stale one says they are likely dead too."""
+        for conn in [c for c in self.idle if c.idle_since <= since]:
+            self.discard(conn)
+
     def discard(self, conn: _Connection) -> None:
         """Close a connection and free its slot (idempotent)."""
         if conn.counted:
@@ -351,12 +365,14 @@ class _Connection(asyncio.Protocol):
         self.closed = False
         self._active = False  # an exchange is under way
         self._got_bytes = False  # any byte of the current answer arrived
-        self._head_buf = b""
+        self._parser = httptools.HttpResponseParser(self)
+        self._head_bytes = 0  # bytes fed while the head was incomplete (llhttp has no limit of its own)
+        self._reason = b""
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._interim = False  # parsing a 1xx answer, skipped
         self._head: tuple[int, bytes, list[tuple[bytes, bytes]]] | None = None
         self._framing = _LENGTH
-        self._remaining = 0
-        self._chunk_state = _C_SIZE
-        self._chunk_buf = bytearray()
+        self._remaining = 0  # the Content-Length, for the read-whole decision
         self._body: collections.deque[bytes] = collections.deque()
         self._buffered = 0
         self._body_done = False
@@ -383,14 +399,27 @@ class _Connection(asyncio.Protocol):
             self.pool.discard(self)
             return
         self._got_bytes = True
+        if self._body_done:  # bytes after a complete answer: keep the answer, never reuse the connection
+            self._keep_alive = False
+            return
         try:
-            if self._head is None:
-                self._feed_head(data)
-            else:
-                self._feed_body(data)
-        except httpx.RemoteProtocolError as error:
-            self._fail(error)
+            self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._keep_alive = False  # 101 Switching Protocols: not ours to speak; the answer ends here
+            self._body_done = True
+            self._wake()
+        except httptools.HttpParserError as error:
+            if self._body_done:  # the answer was complete; what followed it is the server's problem
+                self._keep_alive = False
+                return
+            self._fail(httpx.RemoteProtocolError(f"The server sent a malformed HTTP answer ({_reason(error)})."))
             self.close()
+            return
+        if self._head is None:
+            self._head_bytes += len(data)
+            if self._head_bytes > MAX_HEAD_BYTES:
+                self._fail(httpx.RemoteProtocolError("The response head is too large."))
+                self.close()
 
     def eof_received(self) -> bool | None:
         self._lost(None)
@@ -466,7 +495,9 @@ class _Connection(asyncio.Protocol):
         self._active = True
         self._method = method
         self._got_bytes = False
-        self._head_buf = b""
+        self._head_bytes = 0
+        self._headers = []
+        self._interim = False
         self._head = None
         self._body.clear()
         self._buffered = 0
@@ -563,6 +594,9 @@ class _Connection(asyncio.Protocol):
         if not self._active:
             self.pool.discard(self)  # an idle connection the server closed
             return
+        if self._body_done:  # the answer was complete when the close came (e.g. with TLS close_notify)
+            self._keep_alive = False
+            return
         if self._head is not None and self._framing == _UNTIL_CLOSE and exc is None:
             self._body_done = True
             self._keep_alive = False
@@ -592,86 +626,45 @@ class _Connection(asyncio.Protocol):
             self.transport.close()
         self.closed = True
 
-    # ----- parsing ------------------------------------------------------------------------------
+    # ----- parsing: httptools callbacks -----------------------------------------------------------
 
-    def _feed_head(self, data: bytes) -> None:
-        buf = self._head_buf + data if self._head_buf else data
-        while True:
-            end = buf.find(b"\r\n\r\n")
-            if end < 0:
-                if len(buf) > MAX_HEAD_BYTES:
-                    raise httpx.RemoteProtocolError("The response head is too large.")
-                self._head_buf = buf
-                return
-            status, reason, headers, version = _parse_head(buf[:end])
-            buf = buf[end + 4 :]
-            if 100 <= status < 200 and status != 101:
-                continue  # interim answer (100 Continue, 103 Early Hints): the real one follows
-            break
-        self._head_buf = b""
-        self._head = (status, reason, headers)
-        self._frame(status, headers, version)
+    def on_message_begin(self) -> None:
+        if self._head is not None:  # a second answer to one request: stop parsing, never reuse
+            self._keep_alive = False
+            raise _SecondAnswer
+
+    def on_status(self, reason: bytes) -> None:
+        self._reason = reason
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self._head is None:  # trailers of a chunked body are dropped, as httpx does
+            self._headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        parser = self._parser
+        status = parser.get_status_code()
+        if 100 <= status < 200 and status != 101:
+            self._interim = True  # 100 Continue, 103 Early Hints: the real answer follows
+            self._headers = []
+            return
+        headers = self._headers
+        self._head = (status, self._reason, headers)
+        self._keep_alive = parser.should_keep_alive()
+        self._framing, self._remaining = _framing(headers)
+        if self._method == "HEAD":
+            self._keep_alive = False  # llhttp expects the body a GET would have had: read no further
+            self._body_done = True
         self._wake()
-        if buf:
-            self._feed_body(buf)
-        elif self._body_done:
-            self._wake()
 
-    def _frame(self, status: int, headers: list[tuple[bytes, bytes]], version: bytes) -> None:
-        length: bytes | None = None
-        chunked = False
-        has_te = False
-        connection = b""
-        for name, value in headers:
-            lname = name.lower()
-            if lname == b"content-length":
-                if length is not None and value != length:
-                    raise httpx.RemoteProtocolError("conflicting Content-Length headers")
-                length = value
-            elif lname == b"transfer-encoding":
-                has_te = True
-                chunked = value.lower().rsplit(b",", 1)[-1].strip() == b"chunked"
-            elif lname == b"connection":
-                connection += b"," + value.lower()
-        tokens = {t.strip() for t in connection.split(b",")} if connection else ()
-        self._keep_alive = b"close" not in tokens and (version == b"HTTP/1.1" or b"keep-alive" in tokens)
-        if self._method == "HEAD" or status in _NO_BODY_STATUS or status < 200:
-            self._framing, self._remaining, self._body_done = _LENGTH, 0, True
-            if status == 101:
-                self._keep_alive = False
-        elif has_te:
-            if chunked:
-                self._framing, self._chunk_state = _CHUNKED, _C_SIZE
-                self._chunk_buf.clear()
-            else:
-                self._framing, self._keep_alive = _UNTIL_CLOSE, False
-        elif length is not None:
-            if "," in (text := length.decode("latin-1")):
-                values = {v.strip() for v in text.split(",")}
-                if len(values) != 1:
-                    raise httpx.RemoteProtocolError("conflicting Content-Length values")
-                text = values.pop()
-            if not text.isdigit():
-                raise httpx.RemoteProtocolError(f"bad Content-Length {text[:40]!r}")
-            self._framing, self._remaining = _LENGTH, int(text)
-            self._body_done = self._remaining == 0
-        else:
-            self._framing, self._keep_alive = _UNTIL_CLOSE, False
+    def on_message_complete(self) -> None:
+        if self._interim:
+            self._interim = False
+            return
+        self._body_done = True
+        self._wake()
 
-    def _feed_body(self, data: bytes) -> None:
-        framing = self._framing
-        if framing == _LENGTH:
-            if len(data) > self._remaining:  # more than declared: keep the body, never reuse the connection
-                data = data[: self._remaining]
-                self._keep_alive = False
-            self._remaining -= len(data)
-            self._push(data)
-            if self._remaining == 0:
-                self._body_done = True
-                self._wake()
-        elif framing == _CHUNKED:
-            self._feed_chunked(data)
-        else:
+    def on_body(self, data: bytes) -> None:
+        if not self._body_done:
             self._push(data)
 
     def _push(self, data: bytes) -> None:
@@ -683,53 +676,6 @@ class _Connection(asyncio.Protocol):
             self._paused_reading = True
             self.transport.pause_reading()
         self._wake()
-
-    def _feed_chunked(self, data: bytes) -> None:
-        buf = self._chunk_buf
-        buf += data
-        while buf:
-            state = self._chunk_state
-            if state in (_C_SIZE, _C_TRAILER):
-                end = buf.find(b"\r\n")
-                if end < 0:
-                    if len(buf) > MAX_LINE_BYTES:
-                        raise httpx.RemoteProtocolError("a chunk size or trailer line is too long")
-                    return
-                line = bytes(buf[:end])
-                del buf[: end + 2]
-                if state == _C_TRAILER:
-                    if not line:
-                        if buf or self._body_done:
-                            raise httpx.RemoteProtocolError("bytes after the end of a chunked body")
-                        self._body_done = True
-                        self._wake()
-                        return
-                    continue
-                size_text = line.split(b";", 1)[0].strip()
-                try:
-                    if not size_text or size_text.startswith((b"-", b"+")):
-                        raise ValueError
-                    size = int(size_text, 16)
-                except ValueError:
-                    raise httpx.RemoteProtocolError(f"bad chunk size {size_text[:20]!r}") from None
-                if size == 0:
-                    self._chunk_state = _C_TRAILER
-                else:
-                    self._chunk_state, self._remaining = _C_DATA, size
-            elif state == _C_DATA:
-                take = min(len(buf), self._remaining)
-                self._push(bytes(buf[:take]))
-                del buf[:take]
-                self._remaining -= take
-                if self._remaining == 0:
-                    self._chunk_state = _C_DATA_END
-            else:
-                if len(buf) < 2:
-                    return
-                if buf[:2] != b"\r\n":
-                    raise httpx.RemoteProtocolError("a chunk did not end with CRLF")
-                del buf[:2]
-                self._chunk_state = _C_SIZE
 
     # ----- the body, for _ResponseStream --------------------------------------------------------
 
@@ -807,23 +753,18 @@ def _request_head(request: httpx.Request) -> bytes:
     return head
 
 
-def _parse_head(raw: bytes) -> tuple[int, bytes, list[tuple[bytes, bytes]], bytes]:
-    lines = raw.split(b"\r\n")
-    version, _, rest = lines[0].partition(b" ")
-    code, _, reason = rest.partition(b" ")
-    if not version.startswith(b"HTTP/1.") or len(code) != 3 or not code.isdigit():
-        raise httpx.RemoteProtocolError(f"malformed status line {lines[0][:80]!r}")
-    headers: list[tuple[bytes, bytes]] = []
-    for line in _header_lines(lines):
-        name, sep, value = line.partition(b":")
-        if not sep or not name or name[-1:] in (b" ", b"\t"):
-            raise httpx.RemoteProtocolError(f"malformed header line {line[:80]!r}")
-        headers.append((name, value.strip(b" \t")))
-    return int(code), reason, headers, version
+def _framing(headers: list[tuple[bytes, bytes]]) -> tuple[int, int]:
+    """(framing, Content-Length) of an answer whose head llhttp has accepted (so the length is digits)."""
+    for name, value in headers:
+        lname = name.lower()
+        if lname == b"transfer-encoding":
+            return (_CHUNKED if value.lower().rsplit(b",", 1)[-1].strip() == b"chunked" else _UNTIL_CLOSE), 0
+        if lname == b"content-length":
+            return _LENGTH, int(value)
+    return _UNTIL_CLOSE, 0
 
 
-def _header_lines(lines: list[bytes]) -> Iterable[bytes]:
-    for line in lines[1:]:
-        if line[:1] in (b" ", b"\t"):
-            raise httpx.RemoteProtocolError("obsolete header line folding is not supported")
-        yield line
+def _reason(error: httptools.HttpParserError) -> str:
+    """llhttp's own words for what it refused (fixed texts: none of the server's bytes)."""
+    text = str(error.args[0] if error.args else "") or type(error).__name__
+    return text if text.isprintable() and len(text) <= 80 else type(error).__name__

@@ -231,7 +231,7 @@ def test_interim_100_continue_is_skipped_and_head_and_204_have_no_body() -> None
     assert continued == again == {"ok": True}
     assert head_body == b""
     assert (status, empty_body) == (204, b"")
-    assert connections == 1
+    assert connections == 2  # the one that answered the HEAD is not reused (llhttp cannot skip its body)
 
 
 def test_large_body_streams_in_pieces_with_flow_control() -> None:
