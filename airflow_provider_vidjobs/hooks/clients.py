@@ -9,8 +9,9 @@ was used for one-off calls.
 
 The shared clients are ``httpx.AsyncClient``s over :class:`~._transport.LeanAsyncTransport`, not
 httpcore: httpcore's pool costs O(connections) per request, which at thousands of polls a second
-was most of a triggerer's CPU (measurements in benchmarks/README.md). A connection with a proxy
-keeps httpcore, which knows proxies.
+was most of a triggerer's CPU (measurements in benchmarks/README.md). An API behind a proxy (the
+connection's ``proxy`` extra, else ``HTTP(S)_PROXY``/``ALL_PROXY`` unless ``NO_PROXY`` names it, see
+:mod:`.proxies`) goes through httpcore, which speaks to proxies (CONNECT for HTTPS).
 """
 
 from __future__ import annotations
@@ -26,10 +27,13 @@ from dataclasses import dataclass
 import httpx
 
 from airflow_provider_vidjobs import __version__
+from airflow_provider_vidjobs.hooks import proxies
 from airflow_provider_vidjobs.hooks._transport import LeanAsyncTransport
 from airflow_provider_vidjobs.hooks.settings import ConnectionSettings
 
 USER_AGENT = f"airflow-provider-vidjobs/{__version__}"
+#: The codings asked for: the ones the capped readers decode under their size cap (hooks/_decode.py).
+ACCEPT_ENCODING = "gzip, deflate"
 
 #: Connections per client at most. The pool opens them only as fast as requests need them (a fast
 #: local API uses a few); sized for remote ones: 1,000 polls a second at 100 ms each keep 100 busy.
@@ -62,50 +66,72 @@ def _timeout(settings: ConnectionSettings) -> httpx.Timeout:
     return httpx.Timeout(settings.timeout, connect=settings.connect_timeout)
 
 
+def _mounts(settings: ConnectionSettings) -> proxies.Mounts:
+    return proxies.mounts_for(settings.proxy.reveal() if settings.proxy else None)
+
+
+def _sync_mounts(settings: ConnectionSettings, verify: ssl.SSLContext | bool) -> dict[str, httpx.BaseTransport | None]:
+    """httpx mounts routing each URL to its proxy (None: the client's own, direct transport)."""
+    return {
+        pattern: None if proxy is None else httpx.HTTPTransport(proxy=proxy, verify=verify)
+        for pattern, proxy in _mounts(settings).items()
+    }
+
+
 def build_sync_client(settings: ConnectionSettings) -> httpx.Client:
     """A blocking client for one connection (used from tasks, where blocking is fine)."""
+    verify = tls_context(settings.verify, settings.ca_bundle)
     return httpx.Client(
         base_url=settings.base_url,
-        headers={"User-Agent": USER_AGENT},
+        headers={"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING},
         timeout=_timeout(settings),
-        verify=tls_context(settings.verify, settings.ca_bundle),
-        proxy=settings.proxy.reveal() if settings.proxy else None,
+        verify=verify,
+        mounts=_sync_mounts(settings, verify),
         follow_redirects=False,
         trust_env=False,
     )
 
 
 def build_storage_client(settings: ConnectionSettings) -> httpx.Client:
-    """A client for pre-signed storage URLs: same TLS and proxy settings, and no key, ever."""
+    """A client for pre-signed storage URLs: same TLS and proxy settings, and no key, ever.
+
+    Routed per URL (storage hosts and their redirects differ from the API's, and ``NO_PROXY`` may name them).
+    """
+    verify = tls_context(settings.verify, settings.ca_bundle)
     return httpx.Client(
         headers={"User-Agent": USER_AGENT},
         timeout=_timeout(settings),
-        verify=tls_context(settings.verify, settings.ca_bundle),
-        proxy=settings.proxy.reveal() if settings.proxy else None,
+        verify=verify,
+        mounts=_sync_mounts(settings, verify),
         follow_redirects=True,
         trust_env=False,
     )
 
 
 def build_async_client(settings: ConnectionSettings, verify: ssl.SSLContext | bool) -> httpx.AsyncClient:
-    """An async client for one connection, with a bounded pool and keep-alive."""
-    transport = (
-        None  # httpcore, which knows proxies
-        if settings.proxy
-        else LeanAsyncTransport(verify=verify, max_connections=POOL_SIZE, keepalive_expiry=KEEPALIVE_SECONDS)
+    """An async client for one connection, with a bounded pool and keep-alive.
+
+    It only ever calls the API's base URL, so its proxy is decided once here: none, the lean transport
+    (no mounts, so :meth:`SharedClient.send` keeps its short path); a proxy, httpcore through it.
+    """
+    limits = httpx.Limits(
+        max_connections=POOL_SIZE, max_keepalive_connections=POOL_SIZE, keepalive_expiry=KEEPALIVE_SECONDS
+    )
+    proxy = proxies.proxy_for(settings.base_url, _mounts(settings))
+    transport: httpx.AsyncBaseTransport = (
+        LeanAsyncTransport(verify=verify, max_connections=POOL_SIZE, keepalive_expiry=KEEPALIVE_SECONDS)
+        if proxy is None
+        else httpx.AsyncHTTPTransport(proxy=proxy, verify=verify, limits=limits)
     )
     return httpx.AsyncClient(
         transport=transport,
         base_url=settings.base_url,
-        headers={"User-Agent": USER_AGENT},
+        headers={"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING},
         timeout=_timeout(settings),
         verify=verify,
-        proxy=settings.proxy.reveal() if settings.proxy else None,
         follow_redirects=False,
         trust_env=False,
-        limits=httpx.Limits(
-            max_connections=POOL_SIZE, max_keepalive_connections=POOL_SIZE, keepalive_expiry=KEEPALIVE_SECONDS
-        ),
+        limits=limits,
     )
 
 

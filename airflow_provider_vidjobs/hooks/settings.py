@@ -192,7 +192,7 @@ def settings_from_connection(
     retry = RetryPolicy()
     if extra.get("max_attempts") is not None:
         retry = RetryPolicy(max_attempts=int(_as_positive(extra["max_attempts"], "max_attempts")))
-    proxy = extra.get("proxy")
+    proxy = _proxy(extra.get("proxy"))
     return ConnectionSettings(
         conn_id=conn_id,
         base_url=normalize_base_url(host, default_base_url, scheme=schema or None, port=port),
@@ -201,10 +201,44 @@ def settings_from_connection(
         connect_timeout=_as_positive(extra.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT), "connect_timeout"),
         verify=_as_bool(verify_value, "verify"),
         ca_bundle=str(ca_bundle) if ca_bundle else None,
-        proxy=Secret(str(proxy)) if proxy else None,
+        proxy=Secret(proxy) if proxy else None,
         retry=retry,
         web_url_template=_web_url_template(extra.get("web_url_template")),
     )
+
+
+#: Proxy URL schemes httpx speaks (socks5 needs the ``socksio`` package).
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+
+
+def _proxy(value: Any) -> str | None:
+    """The ``proxy`` extra: a proxy URL, or ``none``/``direct`` to ignore the environment's proxies.
+
+    A proxy's user name and password stay out of every message (shown as ``***@``).
+    """
+    if not value:
+        return None
+    text = str(value).strip()
+    if text.lower() in ("none", "direct"):
+        return text.lower()
+    shown = _USERINFO.sub(r"\1***@", text)
+    parts = urlsplit(text if "://" in text else f"http://{text}")
+    try:
+        parts.port  # noqa: B018  # raises on a port that is not a number
+    except ValueError:
+        parts = parts._replace(netloc="")
+    bare_path = "://" not in text and "/" in text
+    if (
+        parts.scheme not in PROXY_SCHEMES
+        or not parts.hostname
+        or bare_path
+        or any(ch.isspace() or ord(ch) < 32 for ch in text)
+    ):
+        raise ValueError(
+            f"Connection extra 'proxy' {shown!r} is not a proxy URL. Use e.g. 'http://proxy.example.com:3128' "
+            f"(schemes: {', '.join(PROXY_SCHEMES)}), or 'none' to ignore HTTP(S)_PROXY in the environment."
+        )
+    return text if "://" in text else f"http://{text}"
 
 
 def _web_url_template(value: Any) -> str | None:
