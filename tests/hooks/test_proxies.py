@@ -20,7 +20,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import CANARY_KEY, set_connection
 from test_lean_transport import _certificate
 
 from airflow_provider_vidjobs.exceptions import APIUnavailableError, VideoAPIError
@@ -29,6 +28,8 @@ from airflow_provider_vidjobs.hooks.settings import ConnectionSettings, settings
 from airflow_provider_vidjobs.hooks.tensorpix import TensorPixHook
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+#: The key of these tests' connections (``from conftest import`` is ambiguous across test folders).
+KEY = "proxy-test-key-5c1d9e7a3b24f608"
 
 
 @pytest.fixture(autouse=True)
@@ -143,7 +144,7 @@ def _settings(base_url: str, **extra: Any) -> ConnectionSettings:
         host=base_url,
         schema=None,
         port=None,
-        password=CANARY_KEY,
+        password=KEY,
         extra=extra,
     )
 
@@ -262,9 +263,8 @@ def test_hook_calls_go_through_the_environment_proxy_with_the_key_in_no_url(
 def test_a_proxy_password_from_the_environment_never_shows_in_errors(
     path: str, upstream: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    set_connection(
-        monkeypatch, "tensorpix_default", "tensorpix", host=f"http://127.0.0.1:{upstream}", extra={"max_attempts": 1}
-    )
+    connection = {"conn_type": "tensorpix", "host": f"http://127.0.0.1:{upstream}", "password": KEY}
+    monkeypatch.setenv("AIRFLOW_CONN_TENSORPIX_DEFAULT", json.dumps({**connection, "extra": {"max_attempts": 1}}))
     monkeypatch.setenv("HTTP_PROXY", f"http://proxyuser:pr0xy-s3cret@127.0.0.1:{_dead_port()}")
     hook = TensorPixHook()
 
@@ -275,7 +275,7 @@ def test_a_proxy_password_from_the_environment_never_shows_in_errors(
     assert isinstance(caught.value, APIUnavailableError)  # it went to the dead proxy, not straight to the API
     shown = f"{caught.value} {caught.value!r} {caught.value.__cause__!r} {caught.value.__context__!r}"
     assert "pr0xy-s3cret" not in shown
-    assert CANARY_KEY not in shown
+    assert KEY not in shown
 
 
 def test_a_bad_proxy_extra_is_refused_clearly_without_its_password() -> None:
