@@ -9,6 +9,7 @@ entries as curl reads them (``*``, ``host``, ``.domain``, an IP), and mounts htt
 from __future__ import annotations
 
 import ipaddress
+import re
 from urllib.request import getproxies
 
 import httpx
@@ -16,6 +17,9 @@ from httpx._utils import URLPattern  # what httpx routes mounts by; public since
 
 #: Values of the ``proxy`` extra that mean "no proxy, whatever the environment says".
 DIRECT = frozenset({"none", "direct"})
+
+#: ``user:password@`` after the scheme: never shown.
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)?[^/?#]*@")
 
 #: Mount pattern -> proxy URL, or None for a direct connection.
 Mounts = dict[str, str | None]
@@ -28,7 +32,7 @@ def environment_mounts() -> Mounts:
     for scheme in ("http", "https", "all"):
         url = found.get(scheme)
         if url:
-            mounts[f"{scheme}://"] = url if "://" in url else f"http://{url}"
+            mounts[f"{scheme}://"] = _checked(url if "://" in url else f"http://{url}", f"{scheme.upper()}_PROXY")
     if not mounts:
         return {}
     for host in (h.strip() for h in found.get("no", "").split(",")):
@@ -37,6 +41,21 @@ def environment_mounts() -> Mounts:
         if host:
             mounts[_direct_pattern(host)] = None
     return mounts
+
+
+def _checked(url: str, variable: str) -> str:
+    """``url`` if httpx can use it as a proxy; else a clear error showing no password."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        parsed = None
+    if parsed is None or parsed.scheme not in ("http", "https", "socks5", "socks5h") or not parsed.host:
+        shown = _USERINFO.sub(r"\1***@", url)
+        raise ValueError(
+            f"The proxy in the environment ({variable} or {variable.lower()}) is not a proxy URL: {shown!r}. "
+            "Fix or unset it, or set the connection extra 'proxy' (or 'none')."
+        )
+    return url
 
 
 def _direct_pattern(host: str) -> str:

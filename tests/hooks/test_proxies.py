@@ -284,3 +284,15 @@ def test_a_bad_proxy_extra_is_refused_clearly_without_its_password() -> None:
 
     assert "pr0xy-s3cret" not in str(caught.value)
     assert "'none'" in str(caught.value)
+
+
+def test_a_bad_proxy_in_the_environment_is_refused_clearly_without_its_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("https_proxy", "ftp://proxyuser:pr0xy-s3cret@proxy.example.invalid")
+
+    with pytest.raises(ValueError, match=r"HTTPS_PROXY or https_proxy") as caught:
+        clients.build_sync_client(_settings("https://api.example.invalid"))
+
+    assert "pr0xy-s3cret" not in str(caught.value)
+    assert "'none'" in str(caught.value)
