@@ -472,21 +472,46 @@ class VideoJobHook(BaseHook):
     # ----- Airflow UI ----------------------------------------------------------------------------
 
     def test_connection(self) -> tuple[bool, str]:
-        """Tell "works" from "key rejected" from "host unreachable", by reading a job that does not exist."""
+        """Say one of three things: works (the URL), key rejected (the API's words), host unreachable (why).
+
+        Reads a job that cannot exist: a 404 means the key was accepted. The messages name neither that
+        probe job nor the connection id (Airflow's UI tests a copy under a random temporary id).
+        """
         try:
             self.get_job(self.probe_job_id)
         except JobNotFoundError:
-            return True, f"Connected to {self.settings.base_url}; the API key was accepted."
+            pass
         except AuthenticationError as error:
-            return False, f"The API key was rejected: {error}"
+            said = error.vendor_message or error.summary
+            return False, f"Key rejected by {self._base_url_or_default()} (HTTP {error.http_status}): {said}"
         except VideoAPIError as error:
-            return False, f"Could not use the API at {self._base_url_or_default()}: {error}"
+            return False, f"Host unreachable: {_cause(error, self._base_url_or_default())}"
         except ValueError as error:
-            return False, str(error)
-        return True, f"Connected to {self.settings.base_url}; the API key was accepted."
+            return False, _without_conn_id(str(error), self.conn_id)
+        return True, f"Works: {self.settings.base_url} accepted the API key."
 
     def _base_url_or_default(self) -> str:
         return self._settings.base_url if self._settings else self.default_base_url
+
+
+def _cause(error: VideoAPIError, base_url: str) -> str:
+    """Why a connection test could not use the API, in the API's words, without retry advice or ids."""
+    if error.http_status is None:  # no answer: the transport's reason, which names the URL
+        cause = error.summary
+        if not isinstance(error, TransientAPIError) and error.hint:
+            cause += f". {error.hint}"  # an untrusted certificate: how to trust it
+        return cause
+    if isinstance(error, InvalidResponseError):  # "the API answered with an HTML page ... instead of JSON"
+        return error.summary.replace("the API", base_url, 1)
+    cause = f"{base_url} answered HTTP {error.http_status}"
+    return f"{cause} ({error.vendor_message})" if error.vendor_message else cause
+
+
+def _without_conn_id(message: str, conn_id: str) -> str:
+    """A settings error without the connection id, which in the UI's test is a random temporary one."""
+    return message.replace(f"Connection {conn_id!r}", "This connection").replace(
+        f"connection {conn_id!r}", "this connection"
+    )
 
 
 async def amask_secret(secret: str) -> None:
