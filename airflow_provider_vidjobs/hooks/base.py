@@ -400,8 +400,10 @@ class VideoJobHook(BaseHook):
     def _reply(self, response: httpx.Response, body: bytes, job_id: str | None) -> Reply:
         status = response.status_code
         if 200 <= status < 300:
-            payload = responses.parse_json(body, response.headers, provider=self.provider, job_id=job_id, status=status)
             secret = self._settings.api_key.reveal() if self._settings else None
+            payload = responses.parse_json(
+                body, response.headers, provider=self.provider, job_id=job_id, status=status, secret=secret
+            )
             return Reply(responses.scrub_document(payload, secret, raw=body), status, response.headers)
         error = responses.error_for_status(
             status,
