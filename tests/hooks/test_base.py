@@ -995,7 +995,8 @@ def test_connection_reports_a_web_page_instead_of_the_api(vendor, api):
     ok, message = vendor.hook().test_connection()
     assert (ok, message) == (
         False,
-        f"Host unreachable: {vendor.base_url} answered with an HTML page (text/html) instead of JSON",
+        f"Host unreachable: {vendor.base_url} answered with an HTML page (text/html) instead of JSON; "
+        "it starts '<!DOCTYPE html><html>Sign in</html>'",
     )
 
 
