@@ -21,6 +21,7 @@ from airflow.providers.common.compat.connection import get_async_connection, get
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 from pydantic import ValidationError
 
+from airflow_provider_vidjobs import url_secrets
 from airflow_provider_vidjobs.exceptions import (
     AuthenticationError,
     DownloadError,
@@ -276,7 +277,9 @@ class VideoJobHook(BaseHook):
         job_id = self.validate_job_id(job_id)
         _ = self.settings  # paths may depend on the base URL
         reply = self.request("GET", self.job_path(job_id), job_id=job_id)
-        return self.to_job(reply.payload, job_id)
+        job = self.to_job(reply.payload, job_id)
+        url_secrets.register_job(job)  # a pre-signed URL's signature: masked in logs, whole in the XCom
+        return job
 
     async def aget_job(self, job_id: str) -> VideoJob:
         """The job now (async, through the shared client of this loop and connection)."""
@@ -292,7 +295,9 @@ class VideoJobHook(BaseHook):
             target = self._poll_target = (job_id, clean, self.job_path(clean))
         _, clean, path = target
         reply = await self.arequest("GET", path, job_id=clean)
-        return JobPoll(self.to_job(reply.payload, clean), reply.poll_after)
+        job = self.to_job(reply.payload, clean)
+        await amask_url_secrets(url_secrets.secrets_of_job(job))  # before the event fires and is logged
+        return JobPoll(job, reply.poll_after)
 
     def to_job(self, payload: Any, job_id: str) -> VideoJob:
         """:meth:`parse_job` with validation failures turned into :class:`InvalidResponseError`."""
@@ -531,6 +536,12 @@ async def amask_secret(secret: str) -> None:
         await sync_to_async(mask_secret)(secret)
     else:
         await airflow_amask_secret(secret)
+
+
+async def amask_url_secrets(secrets: list[str]) -> None:
+    """:func:`amask_secret` each secret query value of the URLs a poll returned (usually none)."""
+    for secret in secrets:
+        await amask_secret(secret)
 
 
 def _with_retry(settings: ConnectionSettings, policy: RetryPolicy) -> ConnectionSettings:
