@@ -2,7 +2,12 @@
 
 A pre-signed URL is a download credential until it expires. The XCom must keep it whole (it is what
 downstream tasks download), so instead of editing it its secret query values are registered with
-Airflow's secret masker, as connection keys are: every log line then shows them as ``***``.
+Airflow's secret masker, as connection keys are: the task's log lines then show them as ``***``.
+
+Only in task processes (short-lived, a few jobs each), never on the triggerer's event loop: Airflow's
+masker recompiles one regex of every secret on each addition and runs it on every log line, so a
+triggerer registering two signatures per finished job slows without bound (measured here: 0.06 s per
+addition with 500 secrets, 0.3 s with 2,000).
 """
 
 from __future__ import annotations

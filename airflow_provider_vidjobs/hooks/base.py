@@ -295,9 +295,10 @@ class VideoJobHook(BaseHook):
             target = self._poll_target = (job_id, clean, self.job_path(clean))
         _, clean, path = target
         reply = await self.arequest("GET", path, job_id=clean)
-        job = self.to_job(reply.payload, clean)
-        await amask_url_secrets(url_secrets.secrets_of_job(job))  # before the event fires and is logged
-        return JobPoll(job, reply.poll_after)
+        # Not registered with the secret masker here: in a long-lived triggerer every finished job would
+        # add patterns to one regex that Airflow recompiles on each addition and runs on every log line
+        # (see url_secrets). The worker that resumes the task registers them (VideoJob.from_xcom).
+        return JobPoll(self.to_job(reply.payload, clean), reply.poll_after)
 
     def to_job(self, payload: Any, job_id: str) -> VideoJob:
         """:meth:`parse_job` with validation failures turned into :class:`InvalidResponseError`."""
@@ -536,12 +537,6 @@ async def amask_secret(secret: str) -> None:
         await sync_to_async(mask_secret)(secret)
     else:
         await airflow_amask_secret(secret)
-
-
-async def amask_url_secrets(secrets: list[str]) -> None:
-    """:func:`amask_secret` each secret query value of the URLs a poll returned (usually none)."""
-    for secret in secrets:
-        await amask_secret(secret)
 
 
 def _with_retry(settings: ConnectionSettings, policy: RetryPolicy) -> ConnectionSettings:

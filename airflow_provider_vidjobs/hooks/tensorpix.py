@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 from airflow_provider_vidjobs import url_secrets
-from airflow_provider_vidjobs.hooks.base import VideoJobHook, amask_url_secrets, check_job_id
+from airflow_provider_vidjobs.hooks.base import VideoJobHook, check_job_id
 from airflow_provider_vidjobs.hooks.registry import HOOKS
 from airflow_provider_vidjobs.models import GeneratedVideo, JobError, JobKind, JobStatus, VideoJob
 from airflow_provider_vidjobs.status import StatusMapper
@@ -177,9 +177,7 @@ class TensorPixHook(VideoJobHook):
     async def aget_generated_video(self, video_id: str) -> GeneratedVideo:
         video_id = self.validate_job_id(video_id)
         reply = await self.arequest("GET", f"/api/video-gen/videos/{video_id}/", job_id=video_id)
-        video = to_video(self._validate_video(reply.payload, video_id))
-        await amask_url_secrets(_url_secrets(video))
-        return video
+        return to_video(self._validate_video(reply.payload, video_id))  # not masked on a loop: see apoll_job
 
     def _validate_video(self, payload: Any, video_id: str) -> TensorPixGeneratedVideo:
         from pydantic import ValidationError

@@ -365,7 +365,7 @@ def test_the_secret_masker_redacts_the_key_in_airflow_logs(tmp_path: Path, sim: 
 # ----- pre-signed URL signatures: masked in every log line, whole in the XCom --------------------
 
 SIGNATURE_SCRIPT = r"""
-import asyncio, json, logging, os, sys
+import json, logging, os, sys
 from airflow.sdk.log import configure_logging
 
 out = open(sys.argv[1], "wb")
@@ -379,22 +379,17 @@ log = logging.getLogger("airflow.task")
 hook = TensorPixHook("signed")
 if how == "sync":  # a poke, the check before deferring, GetVideoJobOperator, a download's URL lookup
     job = hook.get_job(job_id)
-elif how == "async":  # the trigger's poll, in the triggerer
-    async def poll():
-        async with hook.async_session():
-            return await hook.aget_job(job_id)
-    job = asyncio.run(poll())
 else:  # a task that rebuilds an upstream XCom (or a trigger event) it never fetched itself
     job = VideoJob.from_xcom(json.loads(os.environ["LEAK_XCOM"]))
 xcom = job.to_xcom()
-hook.log.info("Trigger fired event", result={"outcome": "succeeded", "job": xcom})  # the triggerer's line
+hook.log.info("sensor resumed", result={"outcome": "succeeded", "job": xcom})  # a structlog line with the event
 log.info("Done. Returned value was: %s", xcom)  # PythonOperator's line for a task returning the job
 sys.stdout.write(json.dumps(xcom))
 out.flush()
 """
 
 
-@pytest.mark.parametrize("how", ["sync", "async", "from_xcom"])
+@pytest.mark.parametrize("how", ["sync", "from_xcom"])
 def test_a_presigned_urls_signature_is_masked_in_logs_and_whole_in_the_xcom(
     tmp_path: Path, sim: SimulatorHandle, how: str
 ) -> None:
@@ -423,7 +418,7 @@ def test_a_presigned_urls_signature_is_masked_in_logs_and_whole_in_the_xcom(
     signatures = [url.split("signature=", 1)[1] for url in urls]
     assert all(len(signature) >= 16 for signature in signatures), urls  # the XCom keeps the URLs whole
     text = log_file.read_text()
-    assert "Trigger fired event" in text, text[-2000:]
+    assert "sensor resumed" in text, text[-2000:]
     assert "Returned value was" in text, text[-2000:]
     for signature in signatures:
         assert signature not in text, f"a signature reached the log ({how})"
@@ -432,74 +427,20 @@ def test_a_presigned_urls_signature_is_masked_in_logs_and_whole_in_the_xcom(
     assert CANARY_KEY not in text
 
 
-def test_the_triggerers_supervisor_learns_the_signature_before_the_event_fires(
-    sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The triggerer's supervisor writes the "Trigger fired event" line too: the poll that saw the URL
-    tells it through the async route (its blocking ``send`` cannot run on the event loop's thread)."""
-    from airflow.sdk.execution_time import task_runner
-    from asgiref.sync import async_to_sync
-
-    from airflow_provider_vidjobs.triggers.video_job import VideoJobTrigger
-
-    class TriggererComms:
-        def __init__(self) -> None:
-            self.sent: list[Any] = []
-
-        async def asend(self, msg: Any) -> None:
-            self.sent.append(msg)
-
-        def send(self, msg: Any) -> None:
-            async_to_sync(self.asend)(msg)  # raises on the event loop's thread, as in the triggerer
-
-    comms = TriggererComms()
-    monkeypatch.setattr(task_runner, "SUPERVISOR_COMMS", comms, raising=False)
-    job_id = new_job(sim, "tensorpix", QUICK)
-    trigger = VideoJobTrigger(
-        provider="tensorpix", conn_id="tensorpix_default", job_id=job_id, poll_policy={"min_interval": 0.05}
-    )
-
-    async def first_event() -> dict[str, Any]:
-        events = trigger.run()
-        event = await anext(events)
-        await events.aclose()
-        payload: dict[str, Any] = event.payload
-        return payload
-
-    event = asyncio.run(first_event())
-    assert event["outcome"] == "succeeded", event
-    video = event["job"]["video"]
-    signatures = [url.split("signature=", 1)[1] for url in (video["url"], video["thumbnail_url"])]
-    told = [getattr(msg, "value", None) for msg in comms.sent]
-    for signature in signatures:
-        assert signature in told
-
-
-@pytest.mark.parametrize("mode", ["sync", "async"])
 def test_a_fresh_generated_video_url_registers_its_signature(
-    sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch, mode: str
+    sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """TensorPix's generated-video lookup (a re-signed URL for a download) masks like a job read."""
     import airflow.providers.common.compat.sdk as compat_sdk
 
-    from airflow_provider_vidjobs.hooks import base
-
     registered: list[str] = []
     monkeypatch.setattr(compat_sdk, "mask_secret", registered.append)
-
-    async def amask(secret: str) -> None:
-        registered.append(secret)
-
-    monkeypatch.setattr(base, "amask_secret", amask)
     hook = TensorPixHook("tensorpix_default")
     job = hook.get_job(new_job(sim, "tensorpix", DONE))
     assert job.video is not None
     assert job.video.video_id is not None
     registered.clear()
-    if mode == "sync":
-        video = hook.get_generated_video(job.video.video_id)
-    else:
-        video = asyncio.run(hook.aget_generated_video(job.video.video_id))
+    video = hook.get_generated_video(job.video.video_id)
     hook.close()
     assert video.url is not None
     assert video.thumbnail_url is not None
