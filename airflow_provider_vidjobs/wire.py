@@ -127,7 +127,7 @@ def clamp_progress(progress: float | None) -> float | None:
 
 def duration_from_frames(frames: int | None, rate: float | None) -> float | None:
     """Seconds from a frame count and frame rate, when both are usable."""
-    if not frames or not rate or rate <= 0:
+    if not frames or not rate or frames < 0 or rate <= 0:
         return None
     seconds = frames / rate  # a denormal rate (5e-324) makes this infinite
     return round(seconds, 3) if math.isfinite(seconds) else None

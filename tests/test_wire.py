@@ -204,3 +204,8 @@ def test_negative_zero_is_zero(raw):
 
 def test_a_duration_that_would_be_infinite_is_null():
     assert duration_from_frames(24, 5e-324) is None
+
+
+def test_a_negative_frame_count_gives_no_duration():
+    """-1 frames at 2001 fps rounded to -0.0 s (found by test_schema_valid_jobs_with_any_numbers_tensorpix)."""
+    assert duration_from_frames(-1, 2001.0) is None
