@@ -6,6 +6,7 @@
     │   ├── AuthenticationError        401/403: the key is missing, wrong or revoked (not retried)
     │   ├── JobNotFoundError           404: no such job for this key (not retried)
     │   ├── InvalidResponseError       2xx whose body is not JSON or does not have the documented shape
+    │   │   └── UnreadableResponseError  2xx whose body is not JSON at all (truncated, an HTML page)
     │   └── TransientAPIError          worth retrying: the same request may work later
     │       ├── RateLimitedError       429, with the server's ``retry_after`` when it sent one
     │       └── APIUnavailableError    408, 5xx, timeouts and connection errors
@@ -109,6 +110,10 @@ class JobNotFoundError(VideoAPIError):
 
 class InvalidResponseError(VideoAPIError):
     """A success status whose body is not JSON, or not the documented shape."""
+
+
+class UnreadableResponseError(InvalidResponseError):
+    """A success status whose body is not JSON (truncated, a proxy's HTML page): a deferred wait polls again."""
 
 
 class TransientAPIError(VideoAPIError):

@@ -13,6 +13,8 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from airflow_provider_vidjobs import url_secrets
+
 #: Bumped when a field changes meaning or is removed; adding an optional field keeps the version.
 SCHEMA_VERSION: Final = 1
 
@@ -115,7 +117,11 @@ class VideoJob(_Frozen):
 
     @classmethod
     def from_xcom(cls, value: dict[str, Any]) -> VideoJob:
-        """Rebuild a job from :meth:`to_xcom` output (an upstream task's XCom or a trigger event)."""
+        """Rebuild a job from :meth:`to_xcom` output (an upstream task's XCom or a trigger event).
+
+        Its URLs' signatures are registered with Airflow's secret masker, so the task that rebuilt it
+        (a resumed sensor, a downstream task) logs them as ``***``; the job itself keeps them whole.
+        """
         data = dict(value)
         version = data.pop("schema_version", SCHEMA_VERSION)
         if version != SCHEMA_VERSION:
@@ -123,7 +129,9 @@ class VideoJob(_Frozen):
                 f"VideoJob XCom has schema_version {version!r}; this provider reads version {SCHEMA_VERSION}. "
                 "Upgrade airflow-provider-vidjobs on every worker to the same version."
             )
-        return cls.model_validate(data)
+        job = cls.model_validate(data)
+        url_secrets.register_job(job)
+        return job
 
     def summary(self) -> str:
         """One human line: ``tensorpix job 3c90...: running 45%``."""

@@ -50,15 +50,18 @@ _EXTRA_FIELDS: dict[str, dict[str, Any]] = {
 
 
 def _connection_type(spec: ApiSpec) -> dict[str, Any]:
+    vendor = spec.hook_name.split(" (", 1)[0]  # "AIHubMix (OpenAI-shaped Videos API)" -> "AIHubMix"
     return {
         "connection-type": spec.conn_type,
         "hook-class-name": spec.hook_class_name,
         "hook-name": spec.hook_name,
         "conn-fields": _EXTRA_FIELDS,
         "ui-field-behaviour": {
-            "hidden-fields": ["schema", "login", "port", "extra"],
+            # Not "extra": Airflow's UI (3.1 to 3.3) can hide only the standard fields and always shows
+            # "Extra Fields JSON", where the extras below are stored; listing it would promise otherwise.
+            "hidden-fields": ["schema", "login", "port"],
             "relabeling": {"password": "API key", "host": "Base URL"},
-            "placeholders": {"host": spec.default_base_url, "password": f"your {spec.hook_name} API key"},
+            "placeholders": {"host": spec.default_base_url, "password": f"Your {vendor} API key"},
         },
     }
 

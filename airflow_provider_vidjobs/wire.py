@@ -25,18 +25,22 @@ class WireModel(BaseModel):
 
 
 def _number(value: Any) -> float | None:
+    """A finite float, or None: NaN, infinities, ``1e400`` and integers beyond float range are unusable.
+
+    ``-0.0`` becomes ``0.0``, so no ``-0.0`` reaches an XCom.
+    """
     if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
+    try:
+        if isinstance(value, int | float):
+            number = float(value)  # an int beyond float range (10**400) raises OverflowError
+        elif isinstance(value, str):
             number = float(value.strip())
-        except ValueError:
+        else:
             return None
-    else:
+    except (ValueError, OverflowError):
         return None
-    return number if math.isfinite(number) else None
+    return number + 0.0 if math.isfinite(number) else None
 
 
 def _float(value: Any) -> float | None:
@@ -55,7 +59,9 @@ def _decimal(value: Any) -> Decimal | None:
         number = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
         return None
-    return number if number.is_finite() else None
+    if not number.is_finite():
+        return None
+    return abs(number) if number.is_zero() else number  # "-0.00" -> 0.00
 
 
 def _text(value: Any) -> str | None:
@@ -64,7 +70,10 @@ def _text(value: Any) -> str | None:
     if isinstance(value, str):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
+        try:
+            return str(value)
+        except ValueError:  # an int of more digits than Python converts to text (4300 by default)
+            return None
     return None
 
 
@@ -118,6 +127,7 @@ def clamp_progress(progress: float | None) -> float | None:
 
 def duration_from_frames(frames: int | None, rate: float | None) -> float | None:
     """Seconds from a frame count and frame rate, when both are usable."""
-    if not frames or not rate or rate <= 0:
+    if not frames or not rate or frames < 0 or rate <= 0:
         return None
-    return round(frames / rate, 3)
+    seconds = frames / rate  # a denormal rate (5e-324) makes this infinite
+    return round(seconds, 3) if math.isfinite(seconds) else None

@@ -1,17 +1,22 @@
 """Run every example DAG against the bundled API simulator: one command, nothing but Python 3.11 and pip.
 
     python3 example_dags/demo.py              # from anywhere; --reinstall forces a fresh pip install
+    python3 example_dags/demo.py --keep       # keep the throwaway Airflow home (its SQLite DB) afterwards
 
 1. Creates ``.venv-demo/`` at the repository root and installs this package into it
    (``pip install -e '.[simulator]'``; a few minutes the first time, skipped while ``pyproject.toml``
    is unchanged), then re-runs itself with that interpreter.
 2. Makes a throwaway Airflow home (SQLite) in a temp folder and runs ``airflow db migrate``. Any
-   ``AIRFLOW_*`` settings of your shell are ignored, so your own Airflow is never touched.
+   ``AIRFLOW_*`` settings of your shell are ignored, so your own Airflow is never touched. The home is
+   removed at the end unless ``--keep`` is given.
 3. Starts the simulator of the TensorPix and AIHubMix APIs and points ``tensorpix_default`` and
    ``aihubmix_default`` at it through ``AIRFLOW_CONN_*`` variables.
 4. Runs each example DAG with ``airflow dags test`` (with short simulated jobs), one log file per run.
 5. Reads each run's XComs back from the metadata DB and prints the normalized job metadata and
-   where the videos landed (``demo-output/videos/``); exits non-zero if any run failed.
+   where the videos landed; exits non-zero if any run failed.
+
+``demo-output/`` holds the latest run only (it is emptied first): ``videos/<dag_id>/<prompt>-<id>.mp4``,
+``metadata.json`` (every XCom, and which file is which job) and ``logs/`` (one Airflow log per step).
 
 Airflow never parses this file: it is listed in ``example_dags/.airflowignore``.
 """
@@ -22,6 +27,8 @@ import argparse
 import hashlib
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -37,7 +44,6 @@ EXAMPLE_DAGS = REPO / "example_dags"
 VENV = REPO / ".venv-demo"
 STAMP = VENV / "vidjobs-demo-installed.json"
 OUTPUT = REPO / "demo-output"
-VIDEOS = OUTPUT / "videos"
 MIN_PYTHON = (3, 11)
 #: Modules the demo needs from the virtualenv: if one is missing, the install is redone.
 NEEDED = ("airflow", "airflow_provider_vidjobs", "uvicorn", "starlette")
@@ -162,13 +168,15 @@ def _last_pip_action(log: Path) -> str:
 
 
 class Demo:
-    """One demo run: a temp Airflow home, the simulator, and the results of each DAG."""
+    """One demo run: a temp Airflow home, the simulator, and the results of each DAG in ``output``."""
 
-    def __init__(self) -> None:
+    def __init__(self, output: Path = OUTPUT, *, keep: bool = False) -> None:
+        self.output = output
+        self.videos = output / "videos"
+        self.logs = output / "logs"
+        self.keep = keep
         self.work = Path(tempfile.mkdtemp(prefix="vidjobs-demo-"))
         self.home = self.work / "airflow_home"
-        self.logs = self.work / "logs"
-        self.logs.mkdir(parents=True)
         self.sim: Any = None
         self.failed: list[str] = []
         self.files: list[dict[str, Any]] = []
@@ -215,11 +223,30 @@ class Demo:
 
     # -- the run --------------------------------------------------------------------------------
 
+    def prepare_output(self) -> None:
+        """Empty the output folder: what it holds afterwards is this run's, and all of it is listed."""
+        for name in ("videos", "logs", "metadata.json"):
+            target = self.output / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            else:
+                target.unlink(missing_ok=True)
+        self.logs.mkdir(parents=True)
+        self.videos.mkdir(parents=True)
+
+    def cleanup(self) -> None:
+        """Remove the throwaway Airflow home, unless ``--keep`` asked for it."""
+        if self.keep:
+            print(f"Airflow home kept (--keep): {self.home}")
+        else:
+            shutil.rmtree(self.work, ignore_errors=True)
+
     def run(self) -> int:
         started = time.monotonic()
+        self.prepare_output()
         self.configure_environment()
         print("vidjobs demo: the example DAGs against the simulated TensorPix and AIHubMix APIs")
-        print(f"  work dir {self.work}")
+        print(f"  output {self.output} (this run only); Airflow home {self.home} (removed afterwards)")
 
         ok, took, log = self.airflow("db-migrate", "db", "migrate")
         if not ok:
@@ -236,15 +263,17 @@ class Demo:
         self.aihubmix_generate_and_download(step=4)
         self.fan_out_prompts(step=5)
 
-        OUTPUT.mkdir(exist_ok=True)
-        (OUTPUT / "metadata.json").write_text(json.dumps(self.metadata, indent=2))
-        print(f"\nVideos ({VIDEOS}):")
+        self.metadata["files"] = [
+            {key: item.get(key) for key in ("path", "dag_id", "job_id", "prompt", "bytes", "sha256")}
+            for item in self.files
+        ]
+        (self.output / "metadata.json").write_text(json.dumps(self.metadata, indent=2))
+        print(f"\nVideos ({self.videos}):")
         for item in self.files:
             print(f"  {item['path']}  {item['bytes']:,} bytes  sha256 {item['sha256'][:16]}…")
         if not self.files:
             print("  none")
-        print(f"Every XCom of every run: {OUTPUT / 'metadata.json'}")
-        print(f"Airflow home and logs: {self.work} (safe to delete)")
+        print(f"Every XCom of every run: {self.output / 'metadata.json'}; logs: {self.logs}")
         total = time.monotonic() - started
         if self.failed:
             print(f"\n{len(self.failed)} of 3 DAG runs FAILED ({', '.join(self.failed)}) in {total:.0f} s.")
@@ -304,24 +333,29 @@ class Demo:
         print("\n".join("        " + line for line in shown.splitlines()))
 
     def aihubmix_generate_and_download(self, step: int) -> None:
+        dag_id = "aihubmix_generate_and_download"
         conf = {
             "prompt": "A paper boat drifting down a rainy city street at dusk, cinematic",
-            "output_dir": str(VIDEOS) + "/",
+            "output_dir": str(self.videos / dag_id) + "/",
             "extra_params": {"sim": {"queued_s": 1, "running_s": 4}},
         }
-        run = self.dag_test(step, "aihubmix_generate_and_download", conf)
+        run = self.dag_test(step, dag_id, conf)
         if run is None:
             return
         final = run["xcoms"][("wait_for_video", -1, "return_value")]
-        download = run["xcoms"][("download_video", -1, "return_value")]
+        download = readable_name(run["xcoms"][("download_video", -1, "return_value")], final, dag_id)
         print_job(final)
         print(f"      waited     {waits(self.sim.control, final['job_id'])}")
         print_file(download)
         self.files.append(download)
 
     def fan_out_prompts(self, step: int) -> None:
-        conf = {"output_dir": str(VIDEOS) + "/", "extra_params": {"sim": {"queued_s": 0.5, "running_s": 3}}}
-        run = self.dag_test(step, "fan_out_prompts", conf)
+        dag_id = "fan_out_prompts"
+        conf = {
+            "output_dir": str(self.videos / dag_id) + "/",
+            "extra_params": {"sim": {"queued_s": 0.5, "running_s": 3}},
+        }
+        run = self.dag_test(step, dag_id, conf)
         if run is None:
             return
         report = run["xcoms"][("cost_report", -1, "return_value")]
@@ -337,9 +371,34 @@ class Demo:
             f"      total      {report['count']} videos, {_num(report['total_video_seconds'], 's')} of video, "
             f"{report['total_bytes']:,} bytes, cost: {cost}"
         )
+        jobs = {
+            job["job_id"]: job
+            for key, job in run["xcoms"].items()
+            if key[0] == "wait_for_video" and key[2] == "return_value" and isinstance(job, dict)
+        }
         self.files.extend(
-            run["xcoms"][key] for key in sorted(run["xcoms"]) if key[0] == "download_video" and key[2] == "return_value"
+            readable_name(run["xcoms"][key], jobs.get(run["xcoms"][key]["job_id"], {}), dag_id)
+            for key in sorted(run["xcoms"])
+            if key[0] == "download_video" and key[2] == "return_value"
         )
+
+
+def slug(text: str | None, limit: int = 40) -> str:
+    """``"A paper boat, drifting!"`` -> ``"a-paper-boat-drifting"``: a file-name-safe hint of the prompt."""
+    words = re.sub(r"[^a-z0-9]+", "-", (text or "").lower()).strip("-")
+    return words[:limit].rstrip("-") or "video"
+
+
+def readable_name(download: dict[str, Any], job: dict[str, Any], dag_id: str) -> dict[str, Any]:
+    """Rename a downloaded file (named by job id alone) to ``<prompt slug>-<id>``; returns the download's
+    facts with the new path, plus the DAG, job and prompt it belongs to (for ``metadata.json``)."""
+    path = Path(download["path"])
+    job_id = str(download.get("job_id") or job.get("job_id") or "")
+    short_id = re.sub(r"[^A-Za-z0-9]+", "", job_id)[:12] or "job"
+    target = path.with_name(f"{slug(job.get('prompt'))}-{short_id}{path.suffix}")
+    if path.is_file() and path != target:
+        path.replace(target)
+    return {**download, "path": str(target), "dag_id": dag_id, "job_id": job_id, "prompt": job.get("prompt")}
 
 
 def finish_after_first_check(control: Any, job_id: str, in_s: float) -> threading.Event:
@@ -470,6 +529,7 @@ def _stop(signum: int, frame: Any) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reinstall", action="store_true", help="reinstall the package into .venv-demo first")
+    parser.add_argument("--keep", action="store_true", help="keep the throwaway Airflow home (SQLite DB) afterwards")
     args = parser.parse_args()
     if not in_demo_venv():
         return bootstrap(args.reinstall)
@@ -478,7 +538,7 @@ def main() -> int:
         print(f"{VENV} lacks {', '.join(missing)}; run again with --reinstall")
         return 2
     signal.signal(signal.SIGTERM, _stop)  # clean up on `kill` too: the running airflow and the simulator
-    demo = Demo()
+    demo = Demo(keep=args.keep)
     try:
         return demo.run()
     except KeyboardInterrupt:
@@ -490,6 +550,7 @@ def main() -> int:
     finally:
         if demo.sim is not None:
             demo.sim.stop()
+        demo.cleanup()
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Param, task
 
+from airflow_provider_vidjobs.models import VideoJob
 from airflow_provider_vidjobs.sensors.video_job import VideoJobSensor
 
 POLL_SECONDS = float(os.environ.get("VIDJOBS_EXAMPLE_POLL_SECONDS", "15"))
@@ -61,6 +62,7 @@ with DAG(
     @task
     def summarize(job: dict[str, Any]) -> dict[str, Any]:
         """Print the facts people ask about a finished job; return them for downstream tasks."""
+        VideoJob.from_xcom(job)  # registers the pre-signed URL's signature with this task's secret masker
         video = job.get("video") or {}
         width, height = video.get("width"), video.get("height")
         summary = {

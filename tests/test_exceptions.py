@@ -17,6 +17,7 @@ from airflow_provider_vidjobs.exceptions import (
     JobNotFoundError,
     RateLimitedError,
     TransientAPIError,
+    UnreadableResponseError,
     VideoAPIError,
     VideoJobError,
 )
@@ -298,6 +299,35 @@ def test_parse_json_refuses_what_is_not_json(body, looks):
 
 def test_parse_json_returns_the_document():
     assert responses.parse_json(b'{"id": "x"}', httpx.Headers(), provider="p", job_id=None, status=200) == {"id": "x"}
+
+
+def test_an_unreadable_body_is_shown_by_its_first_200_bytes_without_the_key_or_a_signature():
+    """What a wait logs of a proxy's page or a cut-short job: enough to tell which, nothing secret."""
+    key = "sk-preview-0123456789abcdef"
+    body = (
+        b'{"id": "3c90c3cc-0d44-4b50-8888-8dd25736052a", "error": "bad key ' + key.encode() + b'", '
+        b'"file": "https://storage.example.com/v.mp4?expires=1795450236&signature=3742f4aa0b1c2d3e4f5a", '
+        + b'"prompt": "' + b"x" * 400
+    )
+    with pytest.raises(UnreadableResponseError) as info:
+        responses.parse_json(body, httpx.Headers(), provider="tensorpix", job_id="j", status=200, secret=key)
+    text = str(info.value)
+    assert isinstance(info.value, InvalidResponseError)
+    assert key not in text
+    assert "bad key ***" in text
+    assert "3742f4aa0b1c2d3e4f5a" not in text
+    assert "signature=***" in text
+    assert "x" * 200 not in text  # at most the first 200 bytes
+
+
+def test_an_integer_too_long_to_convert_is_read_as_null():
+    """Python refuses to turn a 5000-digit integer into an int; the rest of the document is still read."""
+    body = b'{"id": "x", "progress": ' + b"9" * 5000 + b', "status": "running"}'
+    assert responses.parse_json(body, httpx.Headers(), provider="p", job_id="x", status=200) == {
+        "id": "x",
+        "progress": None,
+        "status": "running",
+    }
 
 
 def test_too_large_names_the_size_and_the_limit():

@@ -17,11 +17,13 @@ EXPECTED = {
         "class": "airflow_provider_vidjobs.hooks.tensorpix.TensorPixHook",
         "default_conn_name": "tensorpix_default",
         "base_url": "https://backend.tensorpix.ai",
+        "key_placeholder": "Your TensorPix API key",
     },
     "aihubmix": {
         "class": "airflow_provider_vidjobs.hooks.aihubmix.AIHubMixHook",
         "default_conn_name": "aihubmix_default",
         "base_url": "https://aihubmix.com",
+        "key_placeholder": "Your AIHubMix API key",
     },
 }
 
@@ -89,7 +91,8 @@ def test_connection_form(conn_type):
     assert ui["relabeling"]["password"] == "API key"
     assert ui["relabeling"]["host"] == "Base URL"
     assert ui["placeholders"]["host"] == EXPECTED[conn_type]["base_url"]
-    assert set(ui["hidden-fields"]) >= {"login", "schema", "port"}
+    assert ui["placeholders"]["password"] == EXPECTED[conn_type]["key_placeholder"]
+    assert ui["hidden-fields"] == ["schema", "login", "port"]
     assert "password" not in ui["hidden-fields"]
     assert "host" not in ui["hidden-fields"]
     fields = conn["conn-fields"]
@@ -137,3 +140,25 @@ def test_provider_info_imports_neither_airflow_nor_httpx():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report == {"heavy": [], "hooks": [], "types": len(connection_types())}
+
+
+@pytest.mark.parametrize("conn_type", sorted(EXPECTED))
+def test_the_form_airflows_ui_builds_hides_what_we_list_and_extra_is_not_listed(conn_type):
+    """The UI's form comes from the hook metadata endpoint: it can hide only the standard fields, never
+    'extra' (its "Extra Fields JSON" section is always shown), so 'extra' must not be listed as hidden."""
+    from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService
+
+    ui = connection_types()[conn_type]["ui-field-behaviour"]
+    behaviour = {
+        "hidden_fields": ui["hidden-fields"],
+        "relabeling": ui["relabeling"],
+        "placeholders": ui["placeholders"],
+    }
+    form = HookMetaService._make_standard_fields(behaviour)
+    assert "extra" not in type(form).model_fields  # what the UI can hide at all
+    shown = {name: getattr(form, "url_schema" if name == "schema" else name) for name in ui["hidden-fields"]}
+    assert all(field.hidden for field in shown.values())
+    assert form.password.title == "API key"
+    assert form.password.placeholder == EXPECTED[conn_type]["key_placeholder"]
+    assert form.host.title == "Base URL"
+    assert form.host.hidden is False

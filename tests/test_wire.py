@@ -184,3 +184,28 @@ def test_wire_times_are_compatible_with_the_normalized_model():
     assert job.started_at == job.created_at == datetime(2023, 11, 7, 5, 31, 56, tzinfo=UTC)
     assert job.started_at.tzinfo is UTC
     assert job.started_at.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize("field", ["f", "i", "d", "s", "iso", "unix"])
+@pytest.mark.parametrize("raw", [10**400, -(10**400)], ids=["10**400", "-10**400"])
+def test_an_integer_beyond_float_range_is_null_not_an_overflow(field, raw):
+    """A schema-valid integer too big for a float raised OverflowError, outside our errors, through get_job."""
+    value = getattr(Sample.model_validate({field: raw}), field)
+    assert value is None or (field in ("d", "s") and value == (Decimal(raw) if field == "d" else str(raw)))
+
+
+@pytest.mark.parametrize("raw", [-0.0, "-0.0", "-0"])
+def test_negative_zero_is_zero(raw):
+    sample = Sample.model_validate({"f": raw, "i": raw, "d": raw})
+    assert str(sample.f) == "0.0"
+    assert sample.i == 0
+    assert str(sample.d) in ("0.0", "0")
+
+
+def test_a_duration_that_would_be_infinite_is_null():
+    assert duration_from_frames(24, 5e-324) is None
+
+
+def test_a_negative_frame_count_gives_no_duration():
+    """-1 frames at 2001 fps rounded to -0.0 s (found by test_schema_valid_jobs_with_any_numbers_tensorpix)."""
+    assert duration_from_frames(-1, 2001.0) is None

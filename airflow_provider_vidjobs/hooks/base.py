@@ -21,6 +21,7 @@ from airflow.providers.common.compat.connection import get_async_connection, get
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 from pydantic import ValidationError
 
+from airflow_provider_vidjobs import url_secrets
 from airflow_provider_vidjobs.exceptions import (
     AuthenticationError,
     DownloadError,
@@ -277,7 +278,9 @@ class VideoJobHook(BaseHook):
         job_id = self.validate_job_id(job_id)
         _ = self.settings  # paths may depend on the base URL
         reply = self.request("GET", self.job_path(job_id), job_id=job_id)
-        return self.to_job(reply.payload, job_id)
+        job = self.to_job(reply.payload, job_id)
+        url_secrets.register_job(job)  # a pre-signed URL's signature: masked in logs, whole in the XCom
+        return job
 
     async def aget_job(self, job_id: str) -> VideoJob:
         """The job now (async, through the shared client of this loop and connection)."""
@@ -293,6 +296,9 @@ class VideoJobHook(BaseHook):
             target = self._poll_target = (job_id, clean, self.job_path(clean))
         _, clean, path = target
         reply = await self.arequest("GET", path, job_id=clean)
+        # Not registered with the secret masker here: in a long-lived triggerer every finished job would
+        # add patterns to one regex that Airflow recompiles on each addition and runs on every log line
+        # (see url_secrets). The worker that resumes the task registers them (VideoJob.from_xcom).
         return JobPoll(self.to_job(reply.payload, clean), reply.poll_after)
 
     def to_job(self, payload: Any, job_id: str) -> VideoJob:
@@ -401,8 +407,10 @@ class VideoJobHook(BaseHook):
     def _reply(self, response: httpx.Response, body: bytes, job_id: str | None) -> Reply:
         status = response.status_code
         if 200 <= status < 300:
-            payload = responses.parse_json(body, response.headers, provider=self.provider, job_id=job_id, status=status)
             secret = self._settings.api_key.reveal() if self._settings else None
+            payload = responses.parse_json(
+                body, response.headers, provider=self.provider, job_id=job_id, status=status, secret=secret
+            )
             return Reply(responses.scrub_document(payload, secret, raw=body), status, response.headers)
         error = responses.error_for_status(
             status,
@@ -473,21 +481,46 @@ class VideoJobHook(BaseHook):
     # ----- Airflow UI ----------------------------------------------------------------------------
 
     def test_connection(self) -> tuple[bool, str]:
-        """Tell "works" from "key rejected" from "host unreachable", by reading a job that does not exist."""
+        """Say one of three things: works (the URL), key rejected (the API's words), host unreachable (why).
+
+        Reads a job that cannot exist: a 404 means the key was accepted. The messages name neither that
+        probe job nor the connection id (Airflow's UI tests a copy under a random temporary id).
+        """
         try:
             self.get_job(self.probe_job_id)
         except JobNotFoundError:
-            return True, f"Connected to {self.settings.base_url}; the API key was accepted."
+            pass
         except AuthenticationError as error:
-            return False, f"The API key was rejected: {error}"
+            said = error.vendor_message or error.summary
+            return False, f"Key rejected by {self._base_url_or_default()} (HTTP {error.http_status}): {said}"
         except VideoAPIError as error:
-            return False, f"Could not use the API at {self._base_url_or_default()}: {error}"
+            return False, f"Host unreachable: {_cause(error, self._base_url_or_default())}"
         except ValueError as error:
-            return False, str(error)
-        return True, f"Connected to {self.settings.base_url}; the API key was accepted."
+            return False, _without_conn_id(str(error), self.conn_id)
+        return True, f"Works: {self.settings.base_url} accepted the API key."
 
     def _base_url_or_default(self) -> str:
         return self._settings.base_url if self._settings else self.default_base_url
+
+
+def _cause(error: VideoAPIError, base_url: str) -> str:
+    """Why a connection test could not use the API, in the API's words, without retry advice or ids."""
+    if error.http_status is None:  # no answer: the transport's reason, which names the URL
+        cause = error.summary
+        if not isinstance(error, TransientAPIError) and error.hint:
+            cause += f". {error.hint}"  # an untrusted certificate: how to trust it
+        return cause
+    if isinstance(error, InvalidResponseError):  # "the API answered with an HTML page ... instead of JSON"
+        return error.summary.replace("the API", base_url, 1)
+    cause = f"{base_url} answered HTTP {error.http_status}"
+    return f"{cause} ({error.vendor_message})" if error.vendor_message else cause
+
+
+def _without_conn_id(message: str, conn_id: str) -> str:
+    """A settings error without the connection id, which in the UI's test is a random temporary one."""
+    return message.replace(f"Connection {conn_id!r}", "This connection").replace(
+        f"connection {conn_id!r}", "this connection"
+    )
 
 
 async def amask_secret(secret: str) -> None:

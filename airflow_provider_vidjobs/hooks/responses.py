@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from airflow_provider_vidjobs import url_secrets
 from airflow_provider_vidjobs.exceptions import (
     APIUnavailableError,
     AuthenticationError,
@@ -17,6 +18,7 @@ from airflow_provider_vidjobs.exceptions import (
     InvalidResponseError,
     JobNotFoundError,
     RateLimitedError,
+    UnreadableResponseError,
     VideoAPIError,
 )
 from airflow_provider_vidjobs.retry import parse_retry_after
@@ -251,10 +253,26 @@ def error_for_transport(error: httpx.HTTPError, *, provider: str, job_id: str | 
     )
 
 
-def parse_json(body: bytes, headers: Mapping[str, str], *, provider: str, job_id: str | None, status: int) -> Any:
-    """The decoded JSON of a success response, or :class:`InvalidResponseError` saying what came instead."""
+#: Bytes of an unreadable body shown in its error (and so in a wait's log line), scrubbed first.
+PREVIEW_BYTES = 200
+
+
+def parse_json(
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    provider: str,
+    job_id: str | None,
+    status: int,
+    secret: str | None = None,
+) -> Any:
+    """The decoded JSON of a success response, or :class:`UnreadableResponseError` saying what came instead.
+
+    An integer too long for Python to convert (over 4300 digits) is read as null, like any other
+    unusable number, rather than making the whole document unreadable.
+    """
     try:
-        return json.loads(body)
+        return _loads(body)
     except (ValueError, RecursionError) as error:
         content_type = headers.get("content-type", "no content type")
         if isinstance(error, RecursionError):
@@ -263,14 +281,36 @@ def parse_json(body: bytes, headers: Mapping[str, str], *, provider: str, job_id
             looks = "an HTML page"
         else:
             looks = f"{len(body)} bytes that are not valid JSON"
-        raise InvalidResponseError(
-            f"the API answered with {looks} ({content_type}) instead of JSON",
+        raise UnreadableResponseError(
+            f"the API answered with {looks} ({content_type}) instead of JSON; it starts {preview(body, secret)!r}",
             provider=provider,
             job_id=job_id,
             http_status=status,
             request_id=request_id(headers),
             hint="Check that the connection host is the API's base URL (not a web page or a proxy login)",
         ) from None
+
+
+def _loads(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError as error:
+        if "integer string conversion" not in str(error):
+            raise
+    return json.loads(body, parse_int=_int_or_none)  # only on this rare path: a Python callback per integer
+
+
+def _int_or_none(digits: str) -> int | None:
+    try:
+        return int(digits)
+    except ValueError:
+        return None
+
+
+def preview(body: bytes, secret: str | None) -> str:
+    """The first :data:`PREVIEW_BYTES` of a body as text, without the key or any URL's signature."""
+    text = body[:PREVIEW_BYTES].decode("utf-8", "replace")
+    return url_secrets.mask_in_text(scrub(text, secret) or "")
 
 
 def too_large(size: int | None, *, provider: str, job_id: str | None, status: int) -> InvalidResponseError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from airflow_provider_vidjobs import url_secrets
 from airflow_provider_vidjobs.hooks.base import VideoJobHook, check_job_id
 from airflow_provider_vidjobs.hooks.registry import HOOKS
 from airflow_provider_vidjobs.models import GeneratedVideo, JobError, JobKind, JobStatus, VideoJob
@@ -129,6 +130,10 @@ def normalize(wire: TensorPixJob, mapper: StatusMapper) -> VideoJob:
     )
 
 
+def _url_secrets(video: GeneratedVideo) -> list[str]:
+    return [secret for url in (video.url, video.thumbnail_url) for secret in url_secrets.secrets_of(url)]
+
+
 # ----- the hook ---------------------------------------------------------------------------------
 
 
@@ -165,12 +170,14 @@ class TensorPixHook(VideoJobHook):
         """A generated video by its id, with a freshly signed file URL (the old one may have expired)."""
         video_id = self.validate_job_id(video_id)
         reply = self.request("GET", f"/api/video-gen/videos/{video_id}/", job_id=video_id)
-        return to_video(self._validate_video(reply.payload, video_id))
+        video = to_video(self._validate_video(reply.payload, video_id))
+        url_secrets.register(_url_secrets(video))
+        return video
 
     async def aget_generated_video(self, video_id: str) -> GeneratedVideo:
         video_id = self.validate_job_id(video_id)
         reply = await self.arequest("GET", f"/api/video-gen/videos/{video_id}/", job_id=video_id)
-        return to_video(self._validate_video(reply.payload, video_id))
+        return to_video(self._validate_video(reply.payload, video_id))  # not masked on a loop: see apoll_job
 
     def _validate_video(self, payload: Any, video_id: str) -> TensorPixGeneratedVideo:
         from pydantic import ValidationError

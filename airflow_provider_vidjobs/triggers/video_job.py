@@ -18,7 +18,7 @@ from typing import Any, Literal
 from airflow.providers.common.compat.sdk import AirflowNotFoundException
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_vidjobs.exceptions import TransientAPIError, VideoJobError
+from airflow_provider_vidjobs.exceptions import TransientAPIError, UnreadableResponseError, VideoJobError
 from airflow_provider_vidjobs.hooks.registry import hook_class
 from airflow_provider_vidjobs.models import JobStatus, VideoJob
 from airflow_provider_vidjobs.polling import PollPlanner, PollPolicy
@@ -177,7 +177,8 @@ class VideoJobTrigger(BaseTrigger):
                 await _sleep_on_grid(delay)
             try:
                 poll = await hook.apoll_job(self.job_id)
-            except TransientAPIError as error:
+            except (TransientAPIError, UnreadableResponseError) as error:
+                # An unreadable 200 (cut short, a proxy's HTML page) is a blip too: a long wait sits it out.
                 now = time.time()
                 if planner.failures == 0:
                     self.log.warning(
@@ -185,7 +186,7 @@ class VideoJobTrigger(BaseTrigger):
                         error,
                         self.poll_policy.failure_budget,
                     )
-                retry_in = planner.failure(now, error.retry_after)
+                retry_in = planner.failure(now, error.retry_after if isinstance(error, TransientAPIError) else None)
                 if self._past_deadline(now):
                     return self._timeout(job)
                 if retry_in is None:

@@ -273,20 +273,49 @@ def test_connection_reset_mid_body_is_retried(
 # ----- bodies that are not the documented JSON ---------------------------------------------------
 
 
-@pytest.mark.parametrize("path", PATHS)
-@pytest.mark.parametrize(
-    ("kind", "looks"), [("truncated_json", "bytes that are not valid JSON"), ("html", "an HTML page")]
-)
-def test_a_200_that_is_not_json_fails_clearly(
+NOT_JSON = [("truncated_json", "bytes that are not valid JSON"), ("html", "an HTML page")]
+
+
+@pytest.mark.parametrize("path", ["poke", "download"])
+@pytest.mark.parametrize(("kind", "looks"), NOT_JSON)
+def test_a_200_that_is_not_json_fails_a_single_read_clearly(
     sim: SimulatorHandle, run: Any, tmp_path: Path, path: str, kind: str, looks: str
 ) -> None:
     provider = "aihubmix" if kind == "html" else "tensorpix"
     job_id = job_for(sim, path, provider, {"kind": kind, "count": 1, "endpoint": JOB_GET[provider]})
     outcome = run(path, provider, job_id)
     assert isinstance(outcome.error, InvalidResponseError)
-    assert_names(outcome, provider, job_id, looks, "HTTP 200", "instead of JSON")
+    assert_names(outcome, provider, job_id, looks, "HTTP 200", "instead of JSON", "; it starts ")
     assert job_stats(sim, job_id)["requests"] == 1  # not retried: the same answer is likely to come again
     assert files_in(tmp_path) == []
+
+
+@pytest.mark.parametrize(("kind", "looks"), NOT_JSON)
+def test_a_200_that_is_not_json_is_sat_out_by_a_deferred_wait(
+    sim: SimulatorHandle, run: Any, leak_watch: Any, kind: str, looks: str
+) -> None:
+    """A proxy's error page or a cut-short body in the middle of a long wait is a blip, not the end of it:
+    logged once (with the body's first bytes), then polled again within the failure budget."""
+    provider = "aihubmix" if kind == "html" else "tensorpix"
+    job_id = job_for(sim, "trigger", provider, {"kind": kind, "count": 2, "endpoint": JOB_GET[provider]})
+    outcome = run("trigger", provider, job_id)
+    assert_succeeded(outcome, job_id)
+    assert job_stats(sim, job_id)["requests"] >= 3
+    logged = leak_watch.read_output() + leak_watch.log_text()
+    assert looks in logged
+    assert "; it starts " in logged
+    assert "will keep trying for up to" in logged
+
+
+def test_a_200_that_is_never_json_ends_the_wait_after_the_failure_budget(sim: SimulatorHandle, run: Any) -> None:
+    rule = {"kind": "html", "count": 10_000, "endpoint": JOB_GET["aihubmix"]}
+    job_id = job_for(sim, "trigger", "aihubmix", rule)
+    outcome = run("trigger", "aihubmix", job_id, policy={"failure_budget": 1.0})
+    assert outcome.event is not None
+    assert outcome.event["outcome"] == "error"
+    assert isinstance(outcome.error, InvalidResponseError)
+    assert_names(outcome, "aihubmix", job_id, "gave up after", "failed polls over 1 s", "an HTML page")
+    assert outcome.elapsed < 5
 
 
 @pytest.mark.parametrize("path", PATHS)

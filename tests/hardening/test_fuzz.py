@@ -211,11 +211,18 @@ ODD_STRINGS = st.sampled_from(
         "a" * 5000,
     ]
 )
+#: Numbers at the edges: beyond float range (10**400 raised OverflowError), the smallest denormal (a frame
+#: rate that makes a duration infinite), the largest float, negative zero.
+EDGE_NUMBERS = st.sampled_from([10**400, -(10**400), 2**1024, 5e-324, -5e-324, 1.7976931348623157e308, -0.0, 0.0])
+#: Integers with no bound at all (hypothesis draws big ones too, up to thousands of bits).
+HUGE_INTEGERS = st.integers(min_value=2**1023, max_value=10**1000) | st.integers(max_value=-(2**1023))
 SCALARS = (
     st.none()
     | st.booleans()
     | st.integers()
     | st.integers(min_value=-(2**80), max_value=2**80)
+    | HUGE_INTEGERS
+    | EDGE_NUMBERS
     | st.floats(allow_nan=True, allow_infinity=True)
     | st.text(max_size=40)
     | ODD_STRINGS
@@ -323,8 +330,22 @@ def settle(parse: Callable[[], VideoJob], job_id: str, provider: str) -> VideoJo
     if job.progress is not None:
         assert 0 <= job.progress <= 100
         assert math.isfinite(job.progress)
+    for number in _numbers(data):
+        assert math.isfinite(number)
+        assert not (number == 0 and math.copysign(1.0, number) < 0), "-0.0 reached the XCom"
     OUTCOMES["jobs"] += 1
     return job
+
+
+def _numbers(value: Any) -> list[float]:
+    """Every float in a JSON-native document."""
+    if isinstance(value, float):
+        return [value]
+    if isinstance(value, dict):
+        return [n for v in value.values() for n in _numbers(v)]
+    if isinstance(value, list):
+        return [n for v in value for n in _numbers(v)]
+    return []
 
 
 @pytest.fixture(scope="module")
@@ -355,6 +376,134 @@ def test_mutated_documents_tensorpix(parsers: dict[str, VideoJobHook], payload: 
 @given(payload=AIHUBMIX_INPUTS)
 def test_mutated_documents_aihubmix(parsers: dict[str, VideoJobHook], payload: Any) -> None:
     settle(lambda: parsers["aihubmix"].to_job(payload, AHM_ID), AHM_ID, "aihubmix")
+
+
+# ----- schema-valid documents with numbers at every edge ------------------------------------------
+
+#: Any JSON number: unbounded integers, edge floats, and floats including NaN and the infinities.
+NUMBERS = st.integers() | HUGE_INTEGERS | EDGE_NUMBERS | st.floats(allow_nan=True, allow_infinity=True)
+
+
+def _maybe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.none() | strategy
+
+
+#: OpenAI's Video object as its schema allows it: every field of the right JSON type, numbers unbounded.
+SCHEMA_VALID_VIDEOS = st.fixed_dictionaries(
+    {
+        "id": st.just(AHM_ID),
+        "object": st.just("video"),
+        "model": st.sampled_from(["sora-2", "sora-2-pro"]),
+        "status": st.sampled_from(["queued", "in_progress", "completed", "failed"]),
+        "progress": NUMBERS,
+        "created_at": NUMBERS,
+        "completed_at": _maybe(NUMBERS),
+        "expires_at": _maybe(NUMBERS),
+        "prompt": st.text(max_size=20),
+        "size": st.sampled_from(["720x1280", "1280x720", "1024x1792"]),
+        "seconds": st.sampled_from(["4", "8", "12"]) | NUMBERS,
+        "remixed_from_video_id": _maybe(st.just("video_abc")),
+        "error": _maybe(st.fixed_dictionaries({"code": st.text(max_size=8), "message": st.text(max_size=8)})),
+    },
+    optional={"duration": NUMBERS, "width": NUMBERS, "height": NUMBERS},
+)
+
+#: TensorPix's job as its reference shows it, numbers unbounded (a finished video included, or not).
+SCHEMA_VALID_TENSORPIX_JOBS = st.fixed_dictionaries(
+    {
+        "id": st.just(TP_ID),
+        "prompt": st.text(max_size=20),
+        "type": st.sampled_from(["t2v", "i2v"]),
+        "status": st.sampled_from(["queued", "processing", "completed", "failed"]),
+        "cost": NUMBERS | st.sampled_from(["2.50", "-0.00", "1e400", "NaN"]),
+        "model": st.just("tensorpix-video-gen-1"),
+        "generated_video": _maybe(
+            st.fixed_dictionaries(
+                {
+                    "id": st.just("ed57764e-61a7-4e59-87c0-af8ae4cbdd11"),
+                    "created_at": st.just("2026-11-23T15:10:36Z") | NUMBERS,
+                    "width": NUMBERS,
+                    "height": NUMBERS,
+                    "n_frames": NUMBERS,
+                    "framerate": NUMBERS,
+                    "size": NUMBERS,
+                    "file": st.just(f"{STORAGE}/{TP_ID}/v.mp4?expires=1795450236&signature=3742f4aa"),
+                }
+            )
+        ),
+        "progress": NUMBERS,
+        "started_at": st.just("2026-11-23T15:10:36Z") | NUMBERS,
+    }
+)
+
+
+@FUZZ
+@given(payload=SCHEMA_VALID_VIDEOS)
+@example(payload={"id": AHM_ID, "status": "in_progress", "progress": 10**400, "created_at": 10**400})
+@example(payload={"id": AHM_ID, "status": "completed", "completed_at": -(10**400), "expires_at": 10**400})
+def test_schema_valid_videos_with_any_numbers_aihubmix(parsers: dict[str, VideoJobHook], payload: Any) -> None:
+    """Valid per the schema, so never a refusal: an unusable number is null, never an OverflowError."""
+    assert settle(lambda: parsers["aihubmix"].to_job(payload, AHM_ID), AHM_ID, "aihubmix") is not None
+
+
+@FUZZ
+@given(payload=SCHEMA_VALID_TENSORPIX_JOBS)
+@example(payload={"id": TP_ID, "progress": 10**400, "generated_video": {"n_frames": 24, "framerate": 5e-324}})
+def test_schema_valid_jobs_with_any_numbers_tensorpix(parsers: dict[str, VideoJobHook], payload: Any) -> None:
+    assert settle(lambda: parsers["tensorpix"].to_job(payload, TP_ID), TP_ID, "tensorpix") is not None
+
+
+#: Number tokens as they can stand in a body: JSON's own and the ones Python's parser also accepts.
+NUMBER_TOKENS = st.sampled_from(["NaN", "Infinity", "-Infinity", "1e400", "-1e400", "-0.0", "-0", "1" + "0" * 400]) | (
+    st.integers(min_value=4301, max_value=6000).map(lambda digits: "9" * digits)  # beyond int() of a str
+)
+
+
+#: The numeric fields of each document (where a number token is written).
+NUMERIC_FIELDS = {
+    "tensorpix": ["progress", "cost"],
+    "tensorpix.generated_video": ["width", "height", "n_frames", "framerate", "size"],
+    "aihubmix": ["progress", "created_at", "completed_at", "expires_at", "seconds", "duration", "width", "height"],
+}
+
+
+@st.composite
+def bodies_with_number_tokens(draw: st.DrawFn) -> tuple[str, bytes]:
+    """A real document as bytes, with a number token written into one of its numeric fields."""
+    provider = draw(st.sampled_from(["tensorpix", "aihubmix"]))
+    doc = copy.deepcopy(draw(st.sampled_from(TENSORPIX_DOCS if provider == "tensorpix" else AIHUBMIX_DOCS)))
+    where = provider
+    if provider == "tensorpix" and isinstance(doc.get("generated_video"), dict) and draw(st.booleans()):
+        where = "tensorpix.generated_video"
+    target = doc["generated_video"] if where.endswith("generated_video") else doc
+    target[draw(st.sampled_from(NUMERIC_FIELDS[where]))] = "@@NUMBER@@"
+    body = json.dumps(doc).replace('"@@NUMBER@@"', draw(NUMBER_TOKENS))
+    return provider, body.encode()
+
+
+#: The issue's own case: progress 10**400 in a completed AIHubMix video.
+_HUGE_PROGRESS = json.dumps({**AIHUBMIX_DOCS[1], "progress": "@"}).replace('"@"', "1" + "0" * 400).encode()
+
+
+@FUZZ
+@given(case=bodies_with_number_tokens(), mode=st.sampled_from(["sync", "async"]))
+@example(case=("aihubmix", _HUGE_PROGRESS), mode="sync")
+def test_number_tokens_over_http(
+    api: Any, http_hooks: dict[str, VideoJobHook], case: tuple[str, bytes], mode: str
+) -> None:
+    """NaN/Infinity literals, 1e400, -0.0 and integers of any length in a body: the job is read, that value
+    is null (or 0 for -0), and nothing else about the document changes."""
+    provider, body = case
+    api.script(api.raw(200, body, {"content-type": "application/json"}))
+    hook = http_hooks[provider]
+    job_id = TP_ID if provider == "tensorpix" else AHM_ID
+
+    async def aget() -> VideoJob:
+        async with hook.async_session():
+            return await hook.aget_job(job_id)
+
+    job = settle((lambda: hook.get_job(job_id)) if mode == "sync" else (lambda: asyncio.run(aget())), job_id, provider)
+    assert job is not None, "a document with one odd number was refused"
 
 
 @pytest.mark.parametrize("provider", ["tensorpix", "aihubmix"])

@@ -294,7 +294,7 @@ def test_test_connection_messages_hold_no_key(define_connection: Any) -> None:
         define_connection("echo", "tensorpix", server.url, extra={"max_attempts": 1})
         ok, message = TensorPixHook("echo").test_connection()
     assert ok is False
-    assert "The API key was rejected" in message
+    assert message.startswith(f"Key rejected by {server.url}")
     assert CANARY_KEY not in message
 
 
@@ -360,6 +360,104 @@ def test_the_secret_masker_redacts_the_key_in_airflow_logs(tmp_path: Path, sim: 
     assert CANARY_KEY not in done.stdout + done.stderr
     assert text.count("***") >= 3  # structlog line, stdlib line, traceback
     assert other in text  # the masker masks what was registered, not everything
+
+
+# ----- pre-signed URL signatures: masked in every log line, whole in the XCom --------------------
+
+SIGNATURE_SCRIPT = r"""
+import json, logging, os, sys
+from airflow.sdk.log import configure_logging
+
+out = open(sys.argv[1], "wb")
+configure_logging(json_output=True, output=out, cache_logger_on_first_use=False)  # as the supervisor does
+
+from airflow_provider_vidjobs.hooks.tensorpix import TensorPixHook
+from airflow_provider_vidjobs.models import VideoJob
+
+how, job_id = sys.argv[2], sys.argv[3]
+log = logging.getLogger("airflow.task")
+hook = TensorPixHook("signed")
+if how == "sync":  # a poke, the check before deferring, GetVideoJobOperator, a download's URL lookup
+    job = hook.get_job(job_id)
+else:  # a task that rebuilds an upstream XCom (or a trigger event) it never fetched itself
+    job = VideoJob.from_xcom(json.loads(os.environ["LEAK_XCOM"]))
+xcom = job.to_xcom()
+hook.log.info("sensor resumed", result={"outcome": "succeeded", "job": xcom})  # a structlog line with the event
+log.info("Done. Returned value was: %s", xcom)  # PythonOperator's line for a task returning the job
+sys.stdout.write(json.dumps(xcom))
+out.flush()
+"""
+
+
+@pytest.mark.parametrize("how", ["sync", "from_xcom"])
+def test_a_presigned_urls_signature_is_masked_in_logs_and_whole_in_the_xcom(
+    tmp_path: Path, sim: SimulatorHandle, how: str
+) -> None:
+    """A fresh process with Airflow's logging set up as the supervisor's: the job's storage URLs reach
+    the log lines masked (``signature=***``) while the XCom keeps the URL that downloads."""
+    job_id = new_job(sim, "tensorpix", DONE)
+    upstream = TensorPixHook("tensorpix_default")
+    upstream_xcom = upstream.get_job(job_id).to_xcom()  # what an upstream task pushed
+    upstream.close()
+    script = tmp_path / "signature.py"
+    script.write_text(SIGNATURE_SCRIPT)
+    log_file = tmp_path / "task.log"
+    conn = {"conn_type": "tensorpix", "host": sim.url, "password": CANARY_KEY}
+    env = {**os.environ, "AIRFLOW_CONN_SIGNED": json.dumps(conn), "LEAK_XCOM": json.dumps(upstream_xcom)}
+    done = subprocess.run(
+        [sys.executable, str(script), str(log_file), how, job_id],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    xcom = json.loads(done.stdout.strip().splitlines()[-1])  # the job the process logged
+    urls = [xcom["video"]["url"], xcom["video"]["thumbnail_url"]]
+    signatures = [url.split("signature=", 1)[1] for url in urls]
+    assert all(len(signature) >= 16 for signature in signatures), urls  # the XCom keeps the URLs whole
+    text = log_file.read_text()
+    assert "sensor resumed" in text, text[-2000:]
+    assert "Returned value was" in text, text[-2000:]
+    for signature in signatures:
+        assert signature not in text, f"a signature reached the log ({how})"
+        assert signature not in done.stderr
+    assert text.count("signature=***") >= 4  # two URLs, two lines
+    assert CANARY_KEY not in text
+
+
+def test_a_fresh_generated_video_url_registers_its_signature(
+    sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TensorPix's generated-video lookup (a re-signed URL for a download) masks like a job read."""
+    import airflow.providers.common.compat.sdk as compat_sdk
+
+    registered: list[str] = []
+    monkeypatch.setattr(compat_sdk, "mask_secret", registered.append)
+    hook = TensorPixHook("tensorpix_default")
+    job = hook.get_job(new_job(sim, "tensorpix", DONE))
+    assert job.video is not None
+    assert job.video.video_id is not None
+    registered.clear()
+    video = hook.get_generated_video(job.video.video_id)
+    hook.close()
+    assert video.url is not None
+    assert video.thumbnail_url is not None
+    assert video.url.split("signature=", 1)[1] in registered
+    assert video.thumbnail_url.split("signature=", 1)[1] in registered
+
+
+def test_only_credential_query_values_are_registered() -> None:
+    from airflow_provider_vidjobs import url_secrets
+
+    url = (
+        "https://s3.example.com/v.mp4?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA1234%2F20261202%2Fus"
+        "&X-Amz-Expires=3600&X-Amz-Signature=abcdef0123456789&expires=1795450236&variant=thumbnail&sig=short"
+    )
+    assert url_secrets.secrets_of(url) == ["AKIA1234%2F20261202%2Fus", "AKIA1234/20261202/us", "abcdef0123456789"]
+    assert url_secrets.secrets_of("https://aihubmix.com/v1/videos/v/content?variant=thumbnail") == []
+    assert url_secrets.mask_in_text(f'"file": "{url}"').count("=***") == 3
 
 
 def test_leaks_seen_at_the_simulator_are_zero(sim: SimulatorHandle, run: Any) -> None:

@@ -940,10 +940,7 @@ def test_poll_returns_the_servers_poll_hint(api):
 def test_connection_works_when_the_probe_is_not_found(vendor, api):
     api.script(api.json(404, {"detail": "Not found."}))
     ok, message = vendor.hook().test_connection()
-    assert ok is True
-    assert vendor.base_url in message
-    assert "key was accepted" in message
-    assert CANARY_KEY not in message
+    assert (ok, message) == (True, f"Works: {vendor.base_url} accepted the API key.")
     (request,) = api.requests
     probe = vendor.hook.probe_job_id
     assert probe in request.url.raw_path.decode()
@@ -955,41 +952,84 @@ def test_connection_reports_a_rejected_key(vendor, api, status):
     api.script(api.json(status, {"error": {"message": "Incorrect API key provided", "code": "invalid_api_key"}}))
     ok, message = vendor.hook().test_connection()
     assert ok is False
-    assert "key" in message.lower()
-    assert "The API key was rejected" in message
-    assert CANARY_KEY not in message
+    assert message == (
+        f"Key rejected by {vendor.base_url} (HTTP {status}): Incorrect API key provided (code invalid_api_key)"
+    )
     assert len(api.requests) == 1
 
 
+def test_connection_reports_a_rejected_key_without_a_message(vendor, api):
+    api.script(api.raw(401, b""))
+    ok, message = vendor.hook().test_connection()
+    assert (ok, message) == (False, f"Key rejected by {vendor.base_url} (HTTP 401): the API key was rejected")
+
+
 @pytest.mark.parametrize(
-    "error",
-    [httpx.ConnectError("[Errno -2] Name or service not known"), httpx.ConnectTimeout("timed out")],
+    ("error", "expected"),
+    [
+        (
+            httpx.ConnectError("[Errno -2] Name or service not known"),
+            "Host unreachable: could not reach https://gateway.invalid/v1: [Errno -2] Name or service not known",
+        ),
+        (
+            httpx.ConnectTimeout("timed out"),
+            "Host unreachable: timed out talking to https://gateway.invalid/v1 (ConnectTimeout)",
+        ),
+    ],
     ids=["dns", "timeout"],
 )
-def test_connection_reports_an_unreachable_host(api, connections, sleeps, error):
+def test_connection_reports_an_unreachable_host(api, connections, sleeps, error, expected):
     connections("aihubmix_default", "aihubmix", host="https://gateway.invalid/v1")
     api.script(error)
-    ok, message = AIHubMixHook().test_connection()
-    assert ok is False
-    assert "gateway.invalid" in message
-    assert message.startswith("Could not use the API at https://gateway.invalid/v1")
-    assert CANARY_KEY not in message
+    assert AIHubMixHook().test_connection() == (False, expected)
 
 
 def test_connection_reports_a_server_error(vendor, api, sleeps):
     api.script(api.json(500, {"detail": "boom"}))
     ok, message = vendor.hook().test_connection()
-    assert ok is False
-    assert vendor.base_url in message
-    assert "HTTP 500" in message
+    assert (ok, message) == (False, f"Host unreachable: {vendor.base_url} answered HTTP 500 (boom)")
+
+
+def test_connection_reports_a_web_page_instead_of_the_api(vendor, api):
+    api.script(api.raw(200, b"<!DOCTYPE html><html>Sign in</html>", {"content-type": "text/html"}))
+    ok, message = vendor.hook().test_connection()
+    assert (ok, message) == (
+        False,
+        f"Host unreachable: {vendor.base_url} answered with an HTML page (text/html) instead of JSON; "
+        "it starts '<!DOCTYPE html><html>Sign in</html>'",
+    )
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        ("json", 404, {"detail": "Not found."}),
+        ("json", 401, {"detail": "Invalid token."}),
+        ("json", 503, {"detail": "down"}),
+        ("error", httpx.ConnectError("refused")),
+    ],
+    ids=["works", "rejected", "unavailable", "unreachable"],
+)
+def test_connection_messages_name_no_temporary_conn_id_no_probe_job_and_no_retry_advice(
+    vendor, api, connections, sleeps, reply
+):
+    """Airflow's UI tests a copy of the connection under a random id: the message must not show it."""
+    connections("BuASHB3Q", vendor.name)
+    api.script(api.json(reply[1], reply[2]) if reply[0] == "json" else reply[1])
+    _, message = vendor.hook("BuASHB3Q").test_connection()
+    assert "BuASHB3Q" not in message
+    assert vendor.hook.probe_job_id not in message
+    assert " job " not in message
+    assert "retried" not in message
     assert CANARY_KEY not in message
 
 
 def test_connection_reports_a_missing_key_without_a_request(vendor, api, connections):
-    connections(f"{vendor.name}_default", vendor.name, password="")
-    ok, message = vendor.hook().test_connection()
+    connections("BuASHB3Q", vendor.name, password="")
+    ok, message = vendor.hook("BuASHB3Q").test_connection()
     assert ok is False
-    assert "has no API key" in message
+    assert message.startswith("This connection has no API key.")
+    assert "BuASHB3Q" not in message
     assert api.requests == []
 
 

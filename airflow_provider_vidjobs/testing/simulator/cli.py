@@ -1,6 +1,7 @@
 """``vidjobs-simulator``: serve both simulated APIs until SIGINT/SIGTERM.
 
-Prints one line, ``vidjobs-simulator listening on http://HOST:PORT``, once it accepts connections.
+Once it accepts connections it prints ``vidjobs-simulator listening on http://HOST:PORT`` (always the
+first line: scripts wait for it), then the keys it accepts per API and ready ``AIRFLOW_CONN_*`` lines.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import argparse
 import contextlib
 import json
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -127,6 +129,28 @@ def config_from_args(ns: argparse.Namespace) -> SimulatorConfig:
     )
 
 
+def startup_lines(url: str, config: SimulatorConfig) -> list[str]:
+    """What a person needs after the URL: the keys each API accepts, and connections to paste."""
+
+    def keys(values: list[str]) -> str:
+        return ", ".join(values) if values else "(none: every key is rejected)"
+
+    lines = [
+        f"  TensorPix API key: {keys(config.tensorpix_keys)}",
+        f"  AIHubMix API key:  {keys(config.aihubmix_keys)}",
+        "  Airflow connections (set them for every Airflow component, the triggerer included):",
+    ]
+    for conn_id, conn_type, values in (
+        ("tensorpix_default", "tensorpix", config.tensorpix_keys),
+        ("aihubmix_default", "aihubmix", config.aihubmix_keys),
+    ):
+        conn: dict[str, Any] = {"conn_type": conn_type, "host": url, "password": values[0] if values else ""}
+        if url.startswith("https://") and config.ssl_certfile:
+            conn["extra"] = {"ca_bundle": os.path.abspath(config.ssl_certfile)}
+        lines.append(f"export AIRFLOW_CONN_{conn_id.upper()}={shlex.quote(json.dumps(conn))}")
+    return lines
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``vidjobs-simulator``."""
     from airflow_provider_vidjobs.testing.simulator.server import READY_PREFIX, serve_forever
@@ -147,6 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def ready(url: str) -> None:
         print(f"{READY_PREFIX}{url}", flush=True)
+        print("\n".join(startup_lines(url, config)), flush=True)
 
     with contextlib.suppress(KeyboardInterrupt):
         serve_forever(config, ready)
