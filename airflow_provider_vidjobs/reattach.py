@@ -17,7 +17,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, is_dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from airflow_provider_vidjobs.exceptions import JobNotFoundError, VideoJobError
+from airflow_provider_vidjobs.exceptions import (
+    AuthenticationError,
+    InvalidRequestError,
+    JobNotFoundError,
+    VideoJobError,
+)
 from airflow_provider_vidjobs.models import JobStatus
 
 if TYPE_CHECKING:
@@ -79,6 +84,8 @@ class ReattachStore(Protocol):
 
     def save(self, record: ReattachRecord) -> None: ...
 
+    def forget(self) -> None: ...
+
 
 def fingerprint(fields: Mapping[str, Any]) -> str:
     """A SHA-256 of the request's fields (canonical JSON; bytes hashed first), so a changed request differs."""
@@ -117,6 +124,9 @@ class TaskStateStore:
     def save(self, record: ReattachRecord) -> None:
         self._accessor.set(STATE_KEY, record.to_json())
 
+    def forget(self) -> None:
+        self._accessor.delete(STATE_KEY)
+
 
 class VariableStore:
     """Airflow 3.1/3.2: a Variable per task instance; one past :data:`VARIABLE_TTL_S` is deleted when read."""
@@ -144,6 +154,9 @@ class VariableStore:
             json.dumps(record.to_json()),
             description="airflow-provider-vidjobs: the video job this task instance created (re-attach on retry)",
         )
+
+    def forget(self) -> None:
+        self._variables.delete(self.key)
 
 
 def store_for(context: Mapping[str, Any]) -> ReattachStore:
@@ -173,6 +186,8 @@ class Reattacher:
         self.fingerprint = fingerprint
         self.hook = hook
         self.log = log
+        #: What :meth:`reusable_job` found (restored when the API refuses the new create outright).
+        self.previous: ReattachRecord | None = None
 
     def _load(self) -> ReattachRecord | None:
         try:
@@ -187,7 +202,7 @@ class Reattacher:
 
     def reusable_job(self) -> VideoJob | None:
         """The job an earlier try created for this same request, unless it failed, was cancelled or is gone."""
-        record = self._load()
+        record = self.previous = self._load()
         if record is None:
             return None
         provider = self.hook.provider
@@ -236,7 +251,15 @@ class Reattacher:
     def create(self, post: Callable[[], VideoJob]) -> VideoJob:
         """Record the intent, POST, and record the job id right after the API accepted it (the window)."""
         self.store.save(new_record(self.fingerprint, self.hook.provider, None))
-        job = post()
+        try:
+            job = post()
+        except (InvalidRequestError, AuthenticationError, ValueError):
+            # Refused before any job existed (400, 401/403, an invalid argument): no job can be unseen.
+            if self.previous is not None:
+                self.store.save(self.previous)
+            else:
+                self.store.forget()
+            raise
         try:
             self.store.save(new_record(self.fingerprint, self.hook.provider, job.job_id))
         except Exception as error:  # the job exists and is paid for: wait on it rather than fail the try

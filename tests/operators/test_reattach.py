@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_vidjobs import reattach
-from airflow_provider_vidjobs.exceptions import VideoJobError
+from airflow_provider_vidjobs.exceptions import InvalidRequestError, VideoJobError
 from airflow_provider_vidjobs.operators.aihubmix import AIHubMixCreateVideoOperator
 from airflow_provider_vidjobs.testing.simulator import SimulatorHandle
 
@@ -46,6 +46,9 @@ class MemoryTaskState:
     def set(self, key: str, value: Any) -> None:
         self.sets += 1
         self.values[key] = json.loads(json.dumps(value))  # JSON only, as the execution API stores it
+
+    def delete(self, key: str) -> None:
+        self.values.pop(key, None)
 
 
 def new_try(state: MemoryTaskState) -> dict[str, Any]:
@@ -275,3 +278,20 @@ def test_without_a_task_state_store_the_record_is_a_variable_per_task_instance()
 @pytest.mark.parametrize("value", [None, "", "not json", [], {"format": 99}, {"format": 1, "fingerprint": 3}])
 def test_a_record_this_version_did_not_write_is_ignored(value: Any) -> None:
     assert reattach.ReattachRecord.from_json(value) is None
+
+
+def test_a_create_the_api_refused_leaves_no_false_window_warning(
+    sim: SimulatorHandle, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 400 means no job exists: the intent is withdrawn, so the next try does not warn of an unseen job."""
+    state = MemoryTaskState()
+    with pytest.raises(InvalidRequestError):
+        operator(size="not-a-size").execute(new_try(state))
+    assert state.values == {}
+    first = operator().execute(new_try(state))
+    with pytest.raises(InvalidRequestError):
+        operator(size="not-a-size").execute(new_try(state))
+    assert reattach.ReattachRecord.from_json(state.values[reattach.STATE_KEY]).job_id == first["job_id"]
+    operator().execute(new_try(state))
+    assert "stopped between sending" not in capsys.readouterr().out
+    assert paid(sim) == 1
