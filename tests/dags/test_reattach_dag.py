@@ -42,3 +42,29 @@ def test_a_prompt_that_changed_between_tries_pays_for_a_second_video(
     jobs = jobs_with_prompt(vidjobs_simulator_session, prompt + " (take")
     assert sorted(job["vendor"]["prompt"] for job in jobs) == [f"{prompt} (take 1)", f"{prompt} (take 2)"]
     assert result.xcom("new_prompt")["prompt"] == f"{prompt} (take 2)"
+
+
+def test_without_a_task_state_store_the_record_is_a_real_variable(
+    dag_runner: Any, vidjobs_simulator_session: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Airflow 3.1/3.2's path, forced on this Airflow: the record goes through the SDK's Variable API."""
+    from airflow.models.variable import Variable as VariableModel
+    from airflow.utils.session import create_session
+
+    from airflow_provider_vidjobs import reattach
+
+    real_store_for = reattach.store_for
+    monkeypatch.setattr(
+        reattach,
+        "store_for",
+        lambda context: real_store_for({k: v for k, v in context.items() if k != "task_state_store"}),
+    )
+    prompt = f"reattach variable {uuid.uuid4().hex}"
+    result = dag_runner("vidjobs_reattach", conf={"prompt": prompt})
+    assert result.states["same_request"] == "success"
+    [job] = jobs_with_prompt(vidjobs_simulator_session, f"{prompt} (same request)")
+    assert result.xcom("same_request")["job_id"] == job["id"]
+    with create_session() as session:
+        rows = [row for row in session.query(VariableModel) if row.key.startswith(reattach.VARIABLE_PREFIX)]
+        records = [reattach.ReattachRecord.from_json(row.val) for row in rows]
+    assert job["id"] in {record.job_id for record in records if record is not None}
