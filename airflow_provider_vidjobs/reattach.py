@@ -144,7 +144,7 @@ class VariableStore:
     def load(self) -> ReattachRecord | None:
         record = ReattachRecord.from_json(self._variables.get(self.key, default=None))
         if record is not None and time.time() - record.written_at > VARIABLE_TTL_S:
-            self._variables.delete(self.key)
+            self.forget()
             return None
         return record
 
@@ -156,7 +156,12 @@ class VariableStore:
         )
 
     def forget(self) -> None:
-        self._variables.delete(self.key)
+        """Delete the Variable; where the SDK has no ``Variable.delete``, blank it (read back as no record)."""
+        delete = getattr(self._variables, "delete", None)
+        if delete is not None:
+            delete(self.key)
+        else:
+            self._variables.set(self.key, "{}", description="airflow-provider-vidjobs: no job recorded")
 
 
 def store_for(context: Mapping[str, Any]) -> ReattachStore:

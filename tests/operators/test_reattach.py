@@ -295,3 +295,19 @@ def test_a_create_the_api_refused_leaves_no_false_window_warning(
     operator().execute(new_try(state))
     assert "stopped between sending" not in capsys.readouterr().out
     assert paid(sim) == 1
+
+
+class VariablesWithoutDelete(FakeVariables):
+    """An SDK ``Variable`` without ``delete``: the store blanks the record instead."""
+
+    delete = None  # type: ignore[assignment]
+
+
+def test_a_variable_store_without_delete_blanks_an_expired_record() -> None:
+    variables = VariablesWithoutDelete()
+    store = reattach.VariableStore("vidjobs_reattach__abc", variables)
+    old = reattach.ReattachRecord("fp", "aihubmix", "video_1", written_at=time.time() - reattach.VARIABLE_TTL_S - 1)
+    variables.values[store.key] = json.dumps(old.to_json())
+    assert store.load() is None
+    assert variables.values[store.key] == "{}"
+    assert store.load() is None
