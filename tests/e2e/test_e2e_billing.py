@@ -36,6 +36,13 @@ def _jobs(stack: E2EStack, prompt: str) -> list[dict[str, Any]]:
     return [j for j in stack.sim.control.jobs(api="aihubmix") if str(j["vendor"].get("prompt", "")).startswith(prompt)]
 
 
+def _polls(stack: E2EStack, job_id: str) -> int:
+    """GETs of the job the simulator answered (the trigger's polls)."""
+    assert stack.sim is not None
+    endpoints = stack.sim.control.stats()["jobs"].get(job_id, {}).get("endpoints", {})
+    return int(endpoints.get("GET /v1/videos/{video_id}", {}).get("requests", 0))
+
+
 def _ti(stack: E2EStack, dag_id: str, run_id: str, task_id: str) -> dict[str, Any]:
     assert stack.rest is not None
     [ti] = stack.rest.task_instances(dag_id, run_id, task_id)
@@ -159,6 +166,8 @@ def test_cancel_on_kill(stack: E2EStack, scenario: ScenarioResult) -> None:
     run_id = _trigger(stack, dag_id, killed_prompt, {"queued_s": 0, "running_s": 600})
     _wait_state(stack, dag_id, run_id, "create", "deferred")
     [job] = _jobs(stack, killed_prompt)
+    # Deferred is not yet running in a triggerer: Airflow calls on_kill only for a trigger that runs.
+    wait_until(lambda: _polls(stack, job["id"]) >= 1, timeout=60, what="the trigger's first poll")
     marked = time.monotonic()
     _mark(stack, dag_id, run_id, "create", "failed")
     wait_until(
