@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import json
 import time
+import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -63,6 +64,7 @@ def build_trigger(
     poll_policy: PollPolicy,
     timeout: float | None,
     status_overrides: Mapping[str, str] | None,
+    cancel_on_kill: bool = False,
 ) -> VideoJobTrigger:
     """The trigger that continues this wait in the triggerer."""
     from airflow_provider_vidjobs.triggers.video_job import VideoJobTrigger
@@ -75,7 +77,53 @@ def build_trigger(
         deadline=time.time() + timeout if timeout is not None else None,
         status_overrides=dict(status_overrides or {}),
         first_poll_delay=poll_policy.min_interval,
+        cancel_on_kill=cancel_on_kill,
     )
+
+
+def airflow_calls_trigger_on_kill() -> bool:
+    """Whether this Airflow's triggerer calls ``BaseTrigger.on_kill`` (3.3.0 and later)."""
+    from airflow import __version__ as airflow_version
+    from packaging.version import Version
+
+    return Version(airflow_version).release[:2] >= (3, 3)
+
+
+_warned_on_kill = False
+
+
+def check_cancel_on_kill(provider: str | None, deferrable: bool) -> None:
+    """Refuse ``cancel_on_kill`` for an API that cannot cancel; warn once where Airflow would not call it."""
+    global _warned_on_kill
+    if provider is not None and not hook_class(provider).can_cancel:
+        raise ValueError(
+            f"cancel_on_kill=True: the {provider} API documents no way to cancel a job, so a stopped task "
+            "cannot stop its job. Remove cancel_on_kill (or cancel the job in the vendor's console)."
+        )
+    if deferrable and not _warned_on_kill and not airflow_calls_trigger_on_kill():
+        _warned_on_kill = True
+        warnings.warn(
+            "cancel_on_kill=True has no effect on a deferred wait before Airflow 3.3: this Airflow's triggerer "
+            "never calls the trigger's on_kill, so a task marked failed or cleared leaves its job running.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def cancel_quietly(hook: VideoJobHook, job_id: Any, log: Any) -> None:
+    """A task's ``on_kill``: ask the API to stop the job, logging (never raising) when it cannot."""
+    try:
+        hook.cancel_job(str(job_id))
+    except (exceptions.VideoJobError, ValueError, NotImplementedError) as error:
+        log.warning(
+            "%s job %s: the task was stopped but the job could not be cancelled (%s); it may still run and be "
+            "billed: cancel it in the vendor's console",
+            hook.provider,
+            job_id,
+            error,
+        )
+        return
+    log.info("%s job %s: cancelled at the API because the task was stopped", hook.provider, job_id)
 
 
 def job_reference(job: Any, provider: str | None) -> tuple[Any, str | None]:

@@ -131,6 +131,8 @@ class AIHubMixHook(VideoJobHook):
     default_base_url = HOOKS["aihubmix"].default_base_url
     auth_scheme = "Bearer"
     probe_job_id = "vidjobs-connection-test"
+    #: ``DELETE /v1/videos/{id}`` is the API's only verb that stops a job (see :meth:`cancel_path`).
+    can_cancel = True
 
     @classmethod
     def status_table(cls) -> Mapping[str, Any]:
@@ -150,6 +152,12 @@ class AIHubMixHook(VideoJobHook):
 
     def job_path(self, job_id: str) -> str:
         return f"{self.videos_path()}/{path_segment(job_id)}"
+
+    def cancel_path(self, job_id: str) -> str:
+        """``DELETE /v1/videos/{id}``: OpenAI documents it as deleting the video; on a job still in progress,
+        gateways stop it and forget it (a later GET answers 404), and whether the time already used is billed
+        is up to the vendor."""
+        return self.job_path(job_id)
 
     def parse_job(self, payload: Any, job_id: str) -> VideoJob:
         base = self._settings.base_url if self._settings else self.default_base_url

@@ -11,7 +11,7 @@ import asyncio
 import re
 import time
 from collections.abc import AsyncIterator, Generator, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -151,6 +151,8 @@ class VideoJobHook(BaseHook):
     api_prefix: ClassVar[str] = "/"
     #: A syntactically valid id that no job has: ``test_connection`` expects a 404 for it.
     probe_job_id: ClassVar[str] = ""
+    #: Whether the API documents a way to stop a job (:meth:`cancel_job`); ``cancel_on_kill`` needs it.
+    can_cancel: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -300,6 +302,24 @@ class VideoJobHook(BaseHook):
         # add patterns to one regex that Airflow recompiles on each addition and runs on every log line
         # (see url_secrets). The worker that resumes the task registers them (VideoJob.from_xcom).
         return JobPoll(self.to_job(reply.payload, clean), reply.poll_after)
+
+    def cancel_path(self, job_id: str) -> str:
+        """The API path that stops a job (``DELETE``); only for hooks with :attr:`can_cancel`."""
+        raise NotImplementedError(f"{self.provider} documents no way to cancel a job")
+
+    def cancel_job(self, job_id: str) -> None:
+        """Ask the API to stop the job (blocking); a job the API no longer knows (404) counts as stopped."""
+        clean = self.validate_job_id(job_id)
+        _ = self.settings  # paths may depend on the base URL
+        with suppress(JobNotFoundError):
+            self.request("DELETE", self.cancel_path(clean), job_id=clean)
+
+    async def acancel_job(self, job_id: str) -> None:
+        """:meth:`cancel_job` for the triggerer's loop."""
+        clean = self.validate_job_id(job_id)
+        await self.aget_settings()
+        with suppress(JobNotFoundError):
+            await self.arequest("DELETE", self.cancel_path(clean), job_id=clean)
 
     def to_job(self, payload: Any, job_id: str) -> VideoJob:
         """:meth:`parse_job` with validation failures turned into :class:`InvalidResponseError`."""

@@ -14,11 +14,19 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperator, conf
 
+from airflow_provider_vidjobs import reattach
 from airflow_provider_vidjobs.exceptions import VideoJobError
 from airflow_provider_vidjobs.hooks.aihubmix import AIHubMixHook, InputReference
 from airflow_provider_vidjobs.links import VideoJobLink, push_job_link
 from airflow_provider_vidjobs.polling import PollPolicy
-from airflow_provider_vidjobs.waiting import build_trigger, job_from_event, result_of
+from airflow_provider_vidjobs.reattach import Reattacher, request_fingerprint
+from airflow_provider_vidjobs.waiting import (
+    build_trigger,
+    cancel_quietly,
+    check_cancel_on_kill,
+    job_from_event,
+    result_of,
+)
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -38,9 +46,13 @@ class AIHubMixCreateVideoOperator(BaseOperator):
     :param extra_params: more fields passed through unchanged (model-specific parameters).
     :param wait_for_completion: wait for the video and return the final job (deferrable or not).
     :param timeout: with ``wait_for_completion``, seconds to wait before failing.
+    :param reattach: on a retry or after a clear, wait on the job an earlier try created for the same request
+        instead of creating (and paying for) another; see README "Re-attach and cancel on kill".
+    :param cancel_on_kill: when a user marks the waiting task failed/success or clears it, ask the API to stop
+        the job (``DELETE /v1/videos/{id}``; a deferred wait needs Airflow 3.3+). Off by default.
 
     Returns the job as a JSON dict (the final one when waiting). The id is also pushed at once under
-    XCom key ``job_id``, so nothing is lost if the wait fails: a retry or another task can pick it up.
+    XCom key ``job_id`` (for downstream tasks; a new try clears it, so re-attaching does not rely on it).
     """
 
     template_fields: Sequence[str] = (
@@ -73,6 +85,8 @@ class AIHubMixCreateVideoOperator(BaseOperator):
         timeout: float | None = 60 * 60,
         status_overrides: Mapping[str, str] | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        reattach: bool = True,
+        cancel_on_kill: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -93,23 +107,37 @@ class AIHubMixCreateVideoOperator(BaseOperator):
         self.wait_timeout = timeout
         self.status_overrides = dict(status_overrides or {})
         self.deferrable = deferrable
+        self.reattach = reattach
+        self.cancel_on_kill = cancel_on_kill
+        if cancel_on_kill:
+            check_cancel_on_kill(AIHubMixHook.provider, deferrable and wait_for_completion)
+        #: The job this try created or re-attached to (for :meth:`on_kill`).
+        self.current_job_id: str | None = None
 
     def hook(self) -> AIHubMixHook:
         return AIHubMixHook(self.conn_id, status_overrides=self.status_overrides)
 
     def execute(self, context: Context) -> dict[str, Any] | None:
         hook = self.hook()
-        job = hook.create_video(
-            prompt=self.prompt,
-            model=self.model,
-            seconds=self.seconds,
-            size=self.size,
-            input_reference=to_input_reference(self.input_reference),
-            extra_params=as_params(self.extra_params),
-        )
+        request: dict[str, Any] = {
+            "prompt": self.prompt,
+            "model": self.model,
+            "seconds": self.seconds,
+            "size": self.size,
+            "input_reference": to_input_reference(self.input_reference),
+            "extra_params": as_params(self.extra_params),
+        }
+        job = None
+        memory = None
+        if self.reattach:
+            memory = Reattacher(reattach.store_for(context), request_fingerprint(hook, request), hook, self.log)
+            job = memory.reusable_job()
+        if job is None:
+            job = memory.create(lambda: hook.create_video(**request)) if memory else hook.create_video(**request)
+            self.log.info("created %s", job.summary())
+        self.current_job_id = job.job_id
         context["ti"].xcom_push(key=JOB_ID_XCOM_KEY, value=job.job_id)
         push_job_link(context, hook, job.job_id)
-        self.log.info("created %s", job.summary())
         if not self.wait_for_completion:
             return job.to_xcom()
         if job.is_terminal:
@@ -122,10 +150,16 @@ class AIHubMixCreateVideoOperator(BaseOperator):
                     poll_policy=self.poll_policy,
                     timeout=self.wait_timeout,
                     status_overrides=self.status_overrides,
+                    cancel_on_kill=self.cancel_on_kill,
                 ),
                 method_name="execute_complete",
             )
         return self._wait_here(hook, job.job_id)
+
+    def on_kill(self) -> None:
+        """The task process is stopped while it waits here (non-deferrable): stop the job if asked to."""
+        if self.cancel_on_kill and self.current_job_id:
+            cancel_quietly(self.hook(), self.current_job_id, self.log)
 
     def _wait_here(self, hook: AIHubMixHook, job_id: str) -> dict[str, Any]:
         """Poll from the worker (non-deferrable), with the same policy and outcomes as the trigger."""

@@ -17,7 +17,15 @@ from airflow_provider_vidjobs.exceptions import JobFailedError, TransientAPIErro
 from airflow_provider_vidjobs.links import VideoJobLink, push_job_link
 from airflow_provider_vidjobs.models import JobStatus
 from airflow_provider_vidjobs.polling import PollPolicy
-from airflow_provider_vidjobs.waiting import build_trigger, job_from_event, job_reference, make_hook, result_of
+from airflow_provider_vidjobs.waiting import (
+    build_trigger,
+    cancel_quietly,
+    check_cancel_on_kill,
+    job_from_event,
+    job_reference,
+    make_hook,
+    result_of,
+)
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -38,6 +46,9 @@ class VideoJobSensor(BaseSensorOperator):
     :param status_overrides: vendor status -> ``queued``/``running``/``succeeded``/``failed``/``cancelled``.
     :param deferrable: wait in the triggerer, freeing the worker slot (default from
         ``[operators] default_deferrable``).
+    :param cancel_on_kill: when a user marks the task failed/success or clears it, ask the API to stop the job
+        (deferred: Airflow 3.3+ only; poke mode: the task's ``on_kill``). Off by default; refused for APIs
+        that document no cancel (TensorPix).
 
     A job that fails raises :class:`JobFailedError` with the vendor's code and message; a wait longer than
     ``timeout`` raises ``AirflowSensorTimeout`` (or skips the task with ``soft_fail=True``).
@@ -59,6 +70,7 @@ class VideoJobSensor(BaseSensorOperator):
         failure_budget: float = 600.0,
         status_overrides: Mapping[str, str] | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        cancel_on_kill: bool = False,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("poke_interval", poll_interval)
@@ -74,6 +86,10 @@ class VideoJobSensor(BaseSensorOperator):
         )
         self.status_overrides = dict(status_overrides or {})
         self.deferrable = deferrable
+        self.cancel_on_kill = cancel_on_kill
+        if cancel_on_kill:
+            known = provider if provider and "{" not in provider else None
+            check_cancel_on_kill(known, deferrable)
         self._hook: VideoJobHook | None = None
 
     @property
@@ -88,6 +104,8 @@ class VideoJobSensor(BaseSensorOperator):
         return job_reference(self.job_id, None)[0]
 
     def execute(self, context: Context) -> Any:
+        if self.cancel_on_kill:
+            check_cancel_on_kill(self.hook.provider, deferrable=False)  # the API behind a conn_id is known now
         push_job_link(context, self.hook, self._job_id)
         if not self.deferrable:
             return super().execute(context)
@@ -109,9 +127,15 @@ class VideoJobSensor(BaseSensorOperator):
                 poll_policy=self.poll_policy,
                 timeout=float(self.timeout) if self.timeout is not None else None,
                 status_overrides=self.status_overrides,
+                cancel_on_kill=self.cancel_on_kill,
             ),
             method_name="execute_complete",
         )
+
+    def on_kill(self) -> None:
+        """Poke mode, task stopped (a user's mark failed/clear, or a timeout): stop the job if asked to."""
+        if self.cancel_on_kill:
+            cancel_quietly(self.hook, self._job_id, self.log)
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
         """As Airflow's sensors resume, except that ``soft_fail`` never hides a failed job or a rejected key.

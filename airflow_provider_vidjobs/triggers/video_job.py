@@ -61,6 +61,9 @@ def describe_progress(job: VideoJob, eta: float | None) -> str:
     return text
 
 
+#: Seconds :meth:`VideoJobTrigger.on_kill` gives the cancel request (inside ``[triggerer] on_kill_timeout``).
+CANCEL_TIMEOUT_S = 20.0
+
 #: Seconds at least between two progress lines of one wait while its status stays the same.
 PROGRESS_LOG_INTERVAL_S = 30.0
 
@@ -97,6 +100,8 @@ class VideoJobTrigger(BaseTrigger):
     :param deadline: Unix time after which the wait ends with outcome ``timeout``.
     :param status_overrides: vendor status -> ``JobStatus`` value, on top of the built-in mapping.
     :param first_poll_delay: seconds before the first poll (the operator just checked the job).
+    :param cancel_on_kill: in :meth:`on_kill` (a user marked the task failed/success or cleared it; Airflow
+        3.3+ only), ask the API to stop the job. Never on a triggerer restart: :meth:`cleanup` cancels nothing.
     """
 
     def __init__(
@@ -109,6 +114,7 @@ class VideoJobTrigger(BaseTrigger):
         deadline: float | None = None,
         status_overrides: Mapping[str, str] | None = None,
         first_poll_delay: float = 0.0,
+        cancel_on_kill: bool = False,
     ) -> None:
         super().__init__()
         self.provider = provider
@@ -118,6 +124,7 @@ class VideoJobTrigger(BaseTrigger):
         self.deadline = deadline
         self.status_overrides = dict(status_overrides or {})
         self.first_poll_delay = first_poll_delay
+        self.cancel_on_kill = cancel_on_kill
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -130,12 +137,31 @@ class VideoJobTrigger(BaseTrigger):
                 "deadline": self.deadline,
                 "status_overrides": self.status_overrides,
                 "first_poll_delay": self.first_poll_delay,
+                "cancel_on_kill": self.cancel_on_kill,
             },
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         event = await self.wait()
         yield TriggerEvent(event)
+
+    async def on_kill(self) -> None:
+        """A user ended the deferred task (Airflow 3.3+ calls this only then): stop the job if asked to."""
+        if not self.cancel_on_kill:
+            return
+        hook = hook_class(self.provider)(self.conn_id, status_overrides=self.status_overrides, retry_policy=NO_RETRY)
+        try:
+            await asyncio.wait_for(hook.acancel_job(self.job_id), timeout=CANCEL_TIMEOUT_S)
+        except (VideoJobError, ValueError, NotImplementedError, TimeoutError) as error:
+            self.log.warning(
+                "%s job %s: the task was stopped by a user but the job could not be cancelled (%s); "
+                "it may still run and be billed: cancel it in the vendor's console",
+                self.provider,
+                self.job_id,
+                error or type(error).__name__,
+            )
+            return
+        self.log.info("%s job %s: cancelled at the API because a user stopped the task", self.provider, self.job_id)
 
     async def wait(self) -> dict[str, Any]:
         """Poll until the job ends, the deadline passes or a permanent error occurs; return the event."""

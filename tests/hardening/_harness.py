@@ -45,8 +45,24 @@ class FakeTI:
         self.xcoms[key] = value
 
 
+class FakeTaskState:
+    """Airflow 3.3's ``context["task_state_store"]`` (get/set/delete), where the create operator keeps its record."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key, default)
+
+    def set(self, key: str, value: Any) -> None:
+        self.values[key] = value
+
+    def delete(self, key: str) -> None:
+        self.values.pop(key, None)
+
+
 def make_context() -> dict[str, Any]:
-    return {"ti": FakeTI(), "outlet_events": {}}
+    return {"ti": FakeTI(), "outlet_events": {}, "task_state_store": FakeTaskState()}
 
 
 @dataclass

@@ -167,6 +167,9 @@ def test_the_create_operator_deferral_and_xcoms_hold_no_key(sim: SimulatorHandle
     assert context["ti"].xcoms["job_id"] in stored
     leak_watch.track("xcoms", context["ti"].xcoms)
     leak_watch.track("operator", operator)
+    record = json.dumps(context["task_state_store"].values)  # the re-attach record (issue 14)
+    assert context["ti"].xcoms["job_id"] in record
+    assert CANARY_KEY not in record
 
 
 @pytest.mark.parametrize("native", [False, True])

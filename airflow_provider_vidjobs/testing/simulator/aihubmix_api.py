@@ -13,6 +13,7 @@ from airflow_provider_vidjobs.testing.simulator.ids import new_aihubmix_id
 from airflow_provider_vidjobs.testing.simulator.jobs import AIHUBMIX, COMPLETED, FAILED, QUEUED, RUNNING, Job
 from airflow_provider_vidjobs.testing.simulator.routing import Routed, fixed
 from airflow_provider_vidjobs.testing.simulator.state import SimState
+from airflow_provider_vidjobs.testing.simulator.stats import request_fingerprint
 from airflow_provider_vidjobs.testing.simulator.storage import assets, synthetic_video_chunks, video_size
 from airflow_provider_vidjobs.testing.simulator.timeline import Timeline, TimelineError
 
@@ -143,9 +144,13 @@ async def retrieve(state: SimState, req: Request, routed: Routed) -> Response:
 
 
 async def delete(state: SimState, req: Request, routed: Routed) -> Response:
-    """``DELETE /v1/videos/{id}``: the job is gone afterwards (GETs answer 404)."""
+    """``DELETE /v1/videos/{id}``: the job is gone afterwards (GETs answer 404); one still queued or in
+    progress stops there (counted in ``stats.stopped_jobs``)."""
     if routed.job is None:
         return errors.openai_not_found(routed.job_id or "")
+    phase, _ = routed.job.phase(state.clock.now())
+    if phase not in (COMPLETED, FAILED):
+        state.stats.job_stopped(routed.job.id, WIRE_STATUS[phase])
     state.jobs.delete(routed.job.id)
     return json_response(200, {"id": routed.job.id, "object": "video.deleted", "deleted": True})
 
@@ -223,6 +228,7 @@ async def create(state: SimState, req: Request, routed: Routed) -> Response:
     except InvalidParam as exc:
         return errors.openai_error(400, exc.message, param=exc.param, code=exc.code)
     state.jobs.add(job)
+    state.stats.created(request_fingerprint(AIHUBMIX, data))
     routed.job_id = job.id
     return _video_response(state, job)
 
@@ -246,6 +252,7 @@ async def remix(state: SimState, req: Request, routed: Routed) -> Response:
     except InvalidParam as exc:
         return errors.openai_error(400, exc.message, param=exc.param, code=exc.code)
     state.jobs.add(job)
+    state.stats.created(request_fingerprint(AIHUBMIX, {"remix_of": source.id, **data}))
     return _video_response(state, job)
 
 

@@ -4,6 +4,9 @@ fired, API keys leaked to storage, and TCP connections (to prove keep-alive reus
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
+from collections.abc import Mapping
 from typing import Any
 
 ConnKey = tuple[str, int]
@@ -124,7 +127,19 @@ class Stats:
         self.jobs: dict[str, _JobCounter] = {}
         self.faults_fired: dict[str, int] = {}
         self.storage_auth_leaks = 0
+        #: Accepted (paid) create requests per request fingerprint (see :func:`request_fingerprint`).
+        self.creates: dict[str, int] = {}
+        #: Jobs stopped by a vendor ``DELETE`` while queued or running: id -> the phase they were in.
+        self.stopped: dict[str, str] = {}
         self.connections.reset_counters()
+
+    def created(self, fingerprint: str) -> None:
+        """Count one accepted create request (a job someone pays for)."""
+        self.creates[fingerprint] = self.creates.get(fingerprint, 0) + 1
+
+    def job_stopped(self, job_id: str, phase: str) -> None:
+        """Note a job deleted before it ended."""
+        self.stopped[job_id] = phase
 
     def record(self, endpoint: str, job_id: str | None, status: int) -> None:
         """Count one answered request."""
@@ -151,5 +166,23 @@ class Stats:
             "jobs": {k: c.view() for k, c in self.jobs.items()},
             "faults_fired": dict(self.faults_fired),
             "storage_auth_leaks": self.storage_auth_leaks,
+            "creates": {"total": sum(self.creates.values()), "by_fingerprint": dict(self.creates)},
+            "stopped_jobs": dict(self.stopped),
             "connections": self.connections.view(),
         }
+
+
+def request_fingerprint(api: str, fields: Mapping[str, Any]) -> str:
+    """16 hex digits of SHA-256 over a create request's fields (a file part by its name, type and size)."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        if hasattr(value, "filename") and hasattr(value, "size"):
+            return {"file": value.filename, "type": getattr(value, "content_type", ""), "bytes": value.size}
+        return value
+
+    text = json.dumps({"api": api, "fields": plain(fields)}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
