@@ -15,11 +15,13 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Literal
 
+from airflow.providers.common.compat.connection import get_async_connection
 from airflow.providers.common.compat.sdk import AirflowNotFoundException
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+from airflow.triggers.base import BaseTrigger, TaskSuccessEvent, TriggerEvent
 
 from airflow_provider_vidjobs.exceptions import TransientAPIError, VideoJobError
-from airflow_provider_vidjobs.hooks.registry import hook_class
+from airflow_provider_vidjobs.hooks.registry import HOOKS, hook_class
+from airflow_provider_vidjobs.links import XCOM_KEY as LINK_XCOM_KEY
 from airflow_provider_vidjobs.models import JobStatus, VideoJob
 from airflow_provider_vidjobs.polling import PollPlanner, PollPolicy
 from airflow_provider_vidjobs.retry import NO_RETRY
@@ -97,6 +99,15 @@ class VideoJobTrigger(BaseTrigger):
     :param deadline: Unix time after which the wait ends with outcome ``timeout``.
     :param status_overrides: vendor status -> ``JobStatus`` value, on top of the built-in mapping.
     :param first_poll_delay: seconds before the first poll (the operator just checked the job).
+    :param end_from_trigger: a succeeded job ends the task here (its XCom pushed by the triggerer), so no
+        worker resumes for it; every other outcome still resumes the task on a worker (see :func:`end_event`).
+    :param timeout: seconds the wait may take, counted from the task's start, when there is no
+        ``deadline`` yet: a task started in the triggerer (``start_from_trigger``) has had no worker to
+        compute one.
+
+    Started in the triggerer, ``job_id``, ``conn_id``, ``provider`` and ``status_overrides`` arrive as the
+    task's templates rendered by Airflow: the id may be an upstream ``VideoJob`` dict (or its text), and an
+    empty ``provider`` means "the connection's type", looked up here with the async API.
     """
 
     def __init__(
@@ -109,6 +120,8 @@ class VideoJobTrigger(BaseTrigger):
         deadline: float | None = None,
         status_overrides: Mapping[str, str] | None = None,
         first_poll_delay: float = 0.0,
+        end_from_trigger: bool = False,
+        timeout: float | None = None,
     ) -> None:
         super().__init__()
         self.provider = provider
@@ -118,6 +131,9 @@ class VideoJobTrigger(BaseTrigger):
         self.deadline = deadline
         self.status_overrides = dict(status_overrides or {})
         self.first_poll_delay = first_poll_delay
+        self.end_from_trigger = end_from_trigger
+        self.timeout = timeout
+        self._web_url = ""  # the task's "Video job" link, pushed with the XCom when the task ends here
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -130,20 +146,32 @@ class VideoJobTrigger(BaseTrigger):
                 "deadline": self.deadline,
                 "status_overrides": self.status_overrides,
                 "first_poll_delay": self.first_poll_delay,
+                "end_from_trigger": self.end_from_trigger,
+                "timeout": self.timeout,
             },
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         event = await self.wait()
-        yield TriggerEvent(event)
+        if not self.end_from_trigger:
+            yield TriggerEvent(event)
+            return
+        ending = end_event(event, web_url=self._web_url)
+        if isinstance(ending, TaskSuccessEvent):
+            self.log.info("%s; the task ends here, in the triggerer (no worker resumes it)", event["message"])
+        yield ending
 
     async def wait(self) -> dict[str, Any]:
         """Poll until the job ends, the deadline passes or a permanent error occurs; return the event."""
         try:
+            await self._resolve_rendered_arguments()
             hook = hook_class(self.provider)(
                 self.conn_id, status_overrides=self.status_overrides, retry_policy=NO_RETRY
             )
+            self.job_id = hook.validate_job_id(self.job_id)
             async with hook.async_session():  # looks the connection up (sharing one lookup, masking async)
+                if self.end_from_trigger:
+                    self._web_url = hook.job_web_url(self.job_id) or ""
                 # The triggerer gives its task a greenback portal (so that sync Airflow calls work on the
                 # loop), which puts a greenlet switch on every resume of that task: twice a poll.
                 # The polling itself makes no sync Airflow call, so it runs in a plain task of its own;
@@ -163,6 +191,25 @@ class VideoJobTrigger(BaseTrigger):
         except (VideoJobError, ValueError) as error:
             self.log.error("%s", error)
             return self._event("error", str(error), error_type=type(error).__name__)
+
+    async def _resolve_rendered_arguments(self) -> None:
+        """Make a wait started in the triggerer look like one deferred by a worker (no-op for the latter)."""
+        from airflow_provider_vidjobs.waiting import job_reference
+
+        job_id, provider = job_reference(self.job_id, self.provider or None)
+        self.job_id = str(job_id)
+        if not provider:
+            conn_type = (await get_async_connection(self.conn_id)).conn_type
+            if conn_type not in HOOKS:
+                raise ValueError(
+                    f"Connection {self.conn_id!r} has type {conn_type!r}, which is not a video API. Create it "
+                    f"with conn_type one of {', '.join(sorted(HOOKS))}, or pass provider= to the task."
+                )
+            provider = conn_type
+        self.provider = str(provider)
+        if self.deadline is None and self.timeout is not None:
+            started = getattr(self.task_instance, "start_date", None)
+            self.deadline = (started.timestamp() if started is not None else time.time()) + self.timeout
 
     async def _poll_until_done(self, hook: Any) -> dict[str, Any]:
         planner = PollPlanner(self.poll_policy)
@@ -231,3 +278,18 @@ class VideoJobTrigger(BaseTrigger):
         return make_event(
             outcome, provider=self.provider, job_id=self.job_id, message=message, job=job, error_type=error_type
         )
+
+
+def end_event(event: dict[str, Any], *, web_url: str = "") -> TriggerEvent:
+    """The event that ends a wait with ``end_from_trigger``: the task ends here only when the job succeeded.
+
+    A succeeded job's ``VideoJob`` becomes the task's ``return_value`` XCom and the task succeeds without a
+    worker. Any other outcome (failed job, timeout, error) resumes the task on a worker as without the
+    option, so the failure carries ``JobFailedError`` with the vendor's code and message, retries and
+    ``soft_fail`` behave as always (Airflow < 3.3 fails a ``TaskFailedEvent`` without retrying), and
+    failure callbacks get the exception. Those outcomes are rare; the worker start they cost is the price.
+    """
+    job = event.get("job") or {}
+    if event.get("outcome") == "succeeded" and job.get("job_id") == event.get("job_id"):
+        return TaskSuccessEvent(xcoms={"return_value": job, LINK_XCOM_KEY: web_url})
+    return TriggerEvent(event)
