@@ -99,7 +99,7 @@ class VideoJobTrigger(BaseTrigger):
     :param deadline: Unix time after which the wait ends with outcome ``timeout``.
     :param status_overrides: vendor status -> ``JobStatus`` value, on top of the built-in mapping.
     :param first_poll_delay: seconds before the first poll (the operator just checked the job).
-    :param end_from_trigger: a succeeded job ends the task here (its XCom pushed by the triggerer), so no
+    :param end_from_trigger: a succeeded job ends the task here (its XComs stored by the triggerer), so no
         worker resumes for it; every other outcome still resumes the task on a worker (see :func:`end_event`).
     :param timeout: seconds the wait may take, counted from the task's start, when there is no
         ``deadline`` yet: a task started in the triggerer (``start_from_trigger``) has had no worker to
@@ -156,9 +156,16 @@ class VideoJobTrigger(BaseTrigger):
         if not self.end_from_trigger:
             yield TriggerEvent(event)
             return
-        ending = end_event(event, web_url=self._web_url)
+        ending = end_event(event)
         if isinstance(ending, TaskSuccessEvent):
-            self.log.info("%s; the task ends here, in the triggerer (no worker resumes it)", event["message"])
+            try:
+                if self.task_instance is not None:  # None under dag.test(), which resumes the task anyway
+                    await apush_xcoms(self.task_instance, {"return_value": event["job"], LINK_XCOM_KEY: self._web_url})
+            except Exception as error:  # the XCom is the task's result: without it, let a worker finish the task
+                self.log.warning("could not store the XCom from the triggerer (%s); a worker resumes the task", error)
+                ending = TriggerEvent(event)
+            else:
+                self.log.info("%s; the task ends here, in the triggerer (no worker resumes it)", event["message"])
         yield ending
 
     async def wait(self) -> dict[str, Any]:
@@ -280,16 +287,40 @@ class VideoJobTrigger(BaseTrigger):
         )
 
 
-def end_event(event: dict[str, Any], *, web_url: str = "") -> TriggerEvent:
+def end_event(event: dict[str, Any]) -> TriggerEvent:
     """The event that ends a wait with ``end_from_trigger``: the task ends here only when the job succeeded.
 
-    A succeeded job's ``VideoJob`` becomes the task's ``return_value`` XCom and the task succeeds without a
-    worker. Any other outcome (failed job, timeout, error) resumes the task on a worker as without the
-    option, so the failure carries ``JobFailedError`` with the vendor's code and message, retries and
-    ``soft_fail`` behave as always (Airflow < 3.3 fails a ``TaskFailedEvent`` without retrying), and
-    failure callbacks get the exception. Those outcomes are rare; the worker start they cost is the price.
+    A succeeded job ends the task without a worker (its XComs stored first by :func:`apush_xcoms`). Any
+    other outcome (failed job, timeout, error) resumes the task on a worker as without the option, so the
+    failure carries ``JobFailedError`` with the vendor's code and message, retries and ``soft_fail`` behave
+    as always (Airflow < 3.3 fails a ``TaskFailedEvent`` without retrying), and failure callbacks get the
+    exception. Those outcomes are rare; the worker start they cost is the price.
     """
     job = event.get("job") or {}
     if event.get("outcome") == "succeeded" and job.get("job_id") == event.get("job_id"):
-        return TaskSuccessEvent(xcoms={"return_value": job, LINK_XCOM_KEY: web_url})
+        return TaskSuccessEvent()
     return TriggerEvent(event)
+
+
+async def apush_xcoms(ti: Any, values: Mapping[str, Any]) -> None:
+    """Store ``ti``'s XComs from the triggerer as a worker stores them (serde, through the execution API).
+
+    Not ``TaskSuccessEvent(xcoms=...)``: Airflow (3.1.8, 3.3.2) stores those JSON-encoded once more, so a
+    downstream task would read the dict's text instead of the dict.
+    """
+    from airflow.providers.common.compat.sdk import XCom
+
+    where = {
+        "dag_id": ti.dag_id,
+        "task_id": ti.task_id,
+        "run_id": ti.run_id,
+        "map_index": -1 if ti.map_index is None else ti.map_index,
+    }
+    aset = getattr(XCom, "aset", None)  # Airflow 3.3+
+    for key, value in values.items():
+        if aset is not None:
+            await aset(key, value, **where)
+        else:  # the sync form talks to the supervisor with a blocking call: off the event loop
+            from asgiref.sync import sync_to_async
+
+            await sync_to_async(XCom.set)(key, value, **where)

@@ -418,7 +418,11 @@ def test_waits_that_start_and_end_in_the_triggerer(stack: E2EStack, scenario: Sc
         error_code="e2e_modes_refused",
         error_message=message,
     )
-    state = rest.wait_run(MODES_DAG, run_id, timeout=300, check=stack.check)
+    try:
+        state = rest.wait_run(MODES_DAG, run_id, timeout=300, check=stack.check)
+    except TimeoutError as error:
+        states = {str(ti["task_id"]): ti["state"] for ti in rest.task_instances(MODES_DAG, run_id)}
+        raise AssertionError(f"{error}; per task: {states}") from None
 
     tis = {str(ti["task_id"]): ti for ti in rest.task_instances(MODES_DAG, run_id)}
     assert {task: ti["state"] for task, ti in tis.items()} == {

@@ -40,35 +40,88 @@ def trigger_for(provider: str, job_id: Any, **kwargs: Any) -> VideoJobTrigger:
     return VideoJobTrigger(provider=provider, job_id=job_id, poll_policy=FIXED, **kwargs)
 
 
-@pytest.mark.parametrize("provider", ["tensorpix", "aihubmix"])
-def test_a_succeeded_job_ends_the_task_in_the_triggerer_with_its_xcom(sim: SimulatorHandle, provider: str) -> None:
-    job_id = sim.control.create_job(provider, sim=QUICK)["id"]
+#: What a trigger knows of its task instance in the triggerer (the fields the XCom is stored under).
+TI = SimpleNamespace(dag_id="videos", task_id="wait", run_id="manual__1", map_index=-1, start_date=None, task=None)
 
-    (event,) = events_of(trigger_for(provider, job_id, end_from_trigger=True))
+
+@pytest.fixture(params=["aset", "set"], ids=["airflow-3.3-aset", "airflow-3.1-set-in-a-thread"])
+def stored(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """XComs the trigger stores through the SDK (``XCom.aset`` on 3.3+, ``XCom.set`` off the loop before)."""
+    from airflow.providers.common.compat.sdk import XCom
+
+    seen: dict[str, Any] = {}
+
+    def record(key: str, value: Any, **where: Any) -> None:
+        assert where == {"dag_id": "videos", "task_id": "wait", "run_id": "manual__1", "map_index": -1}
+        seen[key] = value
+
+    async def arecord(key: str, value: Any, **where: Any) -> None:
+        record(key, value, **where)
+
+    if request.param == "aset":
+        monkeypatch.setattr(XCom, "aset", arecord, raising=False)
+    else:
+        monkeypatch.delattr(XCom, "aset", raising=False)
+        monkeypatch.setattr(XCom, "set", record)
+    return seen
+
+
+@pytest.mark.parametrize("provider", ["tensorpix", "aihubmix"])
+def test_a_succeeded_job_ends_the_task_in_the_triggerer_with_its_xcom(
+    sim: SimulatorHandle, provider: str, stored: dict[str, Any]
+) -> None:
+    job_id = sim.control.create_job(provider, sim=QUICK)["id"]
+    trigger = trigger_for(provider, job_id, end_from_trigger=True)
+    trigger.task_instance = TI  # type: ignore[assignment]
+
+    (event,) = events_of(trigger)
 
     assert isinstance(event, TaskSuccessEvent)
-    assert event.xcoms is not None
-    assert set(event.xcoms) == {"return_value", LINK_XCOM_KEY}
-    job = VideoJob.from_xcom(event.xcoms["return_value"])  # type: ignore[arg-type]
+    # Stored as a worker stores them, not through the event (which Airflow would JSON-encode twice).
+    assert event.xcoms is None
+    assert set(stored) == {"return_value", LINK_XCOM_KEY}
+    job = VideoJob.from_xcom(stored["return_value"])
     assert (job.provider, job.job_id, job.status) == (provider, job_id, JobStatus.SUCCEEDED)
     assert job.video is not None
     assert job.video.url
-    assert json.loads(json.dumps(event.xcoms)) == event.xcoms  # JSON-native, as the metadata DB stores it
+    assert json.loads(json.dumps(stored)) == stored  # JSON-native
+    assert stored[LINK_XCOM_KEY] == ""  # the connection defines no web_url_template
 
 
 def test_the_link_xcom_comes_from_the_connections_web_url_template(
-    sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
+    sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch, stored: dict[str, Any]
 ) -> None:
     conn = json.loads(sim.airflow_connections()["AIRFLOW_CONN_TENSORPIX_DEFAULT"])
     conn["extra"] = {**conn.get("extra", {}), "web_url_template": "https://app.example.com/jobs/{job_id}"}
     monkeypatch.setenv("AIRFLOW_CONN_TENSORPIX_LINKED", json.dumps(conn))
     job_id = sim.control.create_job("tensorpix", sim=QUICK)["id"]
+    trigger = trigger_for("tensorpix", job_id, conn_id="tensorpix_linked", end_from_trigger=True)
+    trigger.task_instance = TI  # type: ignore[assignment]
 
-    (event,) = events_of(trigger_for("tensorpix", job_id, conn_id="tensorpix_linked", end_from_trigger=True))
+    (event,) = events_of(trigger)
 
     assert isinstance(event, TaskSuccessEvent)
-    assert event.xcoms is not None
-    assert event.xcoms[LINK_XCOM_KEY] == f"https://app.example.com/jobs/{job_id}"
+    assert stored[LINK_XCOM_KEY] == f"https://app.example.com/jobs/{job_id}"
+
+
+def test_when_the_xcom_cannot_be_stored_a_worker_finishes_the_task(
+    sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow.providers.common.compat.sdk import XCom
+
+    async def refuse(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("execution API unavailable")
+
+    monkeypatch.setattr(XCom, "aset", refuse, raising=False)
+    job_id = sim.control.create_job("aihubmix", sim=QUICK)["id"]
+    trigger = trigger_for("aihubmix", job_id, end_from_trigger=True)
+    trigger.task_instance = TI  # type: ignore[assignment]
+
+    (event,) = events_of(trigger)
+
+    assert type(event) is TriggerEvent
+    assert event.payload["outcome"] == "succeeded"
+    assert event.payload["job"]["job_id"] == job_id
 
 
 @pytest.mark.parametrize(
@@ -122,18 +175,18 @@ def test_the_options_survive_serialization(sim: SimulatorHandle) -> None:
 
 
 def test_a_rendered_upstream_videojob_and_an_empty_provider_are_resolved_in_the_triggerer(
-    sim: SimulatorHandle,
+    sim: SimulatorHandle, stored: dict[str, Any]
 ) -> None:
     created = sim.control.create_job("aihubmix", sim=QUICK, id_style="slashy")
     upstream = {"job_id": created["id"], "provider": "aihubmix", "status": "queued"}
     # What Jinja renders for "{{ ti.xcom_pull('create') }}": the dict's Python repr, as text.
     trigger = trigger_for("", str(upstream), conn_id="aihubmix_default", end_from_trigger=True)
+    trigger.task_instance = TI  # type: ignore[assignment]
 
     (event,) = events_of(trigger)
 
     assert isinstance(event, TaskSuccessEvent)
-    assert event.xcoms is not None
-    assert event.xcoms["return_value"]["job_id"] == created["id"]  # type: ignore[index]
+    assert stored["return_value"]["job_id"] == created["id"]
 
 
 def test_an_empty_provider_is_the_connections_type(sim: SimulatorHandle) -> None:
@@ -172,7 +225,7 @@ def test_timeout_counts_from_the_tasks_start(sim: SimulatorHandle) -> None:
     trigger = trigger_for("tensorpix", job_id, deadline=None, timeout=30.0)
     # The task started 29.5 s ago (a triggerer restart re-runs the trigger): 0.5 s are left, not 30.
     trigger.task_instance = SimpleNamespace(  # type: ignore[assignment]
-        start_date=datetime.fromtimestamp(time.time() - 29.5, tz=UTC), task_id="wait", task=None
+        **{**vars(TI), "start_date": datetime.fromtimestamp(time.time() - 29.5, tz=UTC)}
     )
 
     started = time.monotonic()
