@@ -10,7 +10,7 @@ import ast
 import json
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.providers.common.compat.sdk import BaseHook
@@ -57,6 +57,15 @@ def make_hook(
     return hook_class(resolve_provider(conn, provider))(conn, status_overrides=status_overrides)
 
 
+def wants_end_from_trigger(task: Any, wanted: bool) -> bool:
+    """``end_from_trigger`` as it can apply: a task with outlets resumes on a worker, which records its
+    asset events (the triggerer ending a task records none)."""
+    if wanted and task.outlets:
+        task.log.warning("%s: end_from_trigger is off because the task has outlets", task.task_id)
+        return False
+    return wanted
+
+
 def build_trigger(
     hook: VideoJobHook,
     job_id: str,
@@ -65,6 +74,7 @@ def build_trigger(
     timeout: float | None,
     status_overrides: Mapping[str, str] | None,
     cancel_on_kill: bool = False,
+    end_from_trigger: bool = False,
 ) -> VideoJobTrigger:
     """The trigger that continues this wait in the triggerer."""
     from airflow_provider_vidjobs.triggers.video_job import VideoJobTrigger
@@ -78,6 +88,7 @@ def build_trigger(
         status_overrides=dict(status_overrides or {}),
         first_poll_delay=poll_policy.min_interval,
         cancel_on_kill=cancel_on_kill,
+        end_from_trigger=end_from_trigger,
     )
 
 
@@ -166,10 +177,22 @@ def _error_class(name: object) -> type[exceptions.VideoJobError]:
     return exceptions.VideoJobError
 
 
-def job_from_event(event: Any, *, job_id: str, on_timeout: type[BaseException]) -> VideoJob:
-    """Validate a trigger event for ``job_id`` and return the finished job, raising what the outcome means."""
+#: What a task resumes with when its trigger ended it (``TaskSuccessEvent``) and something resumed it all the
+#: same: ``dag.test()`` runs triggers inline and hands the event's payload, the state's name, to the task.
+TASK_ENDED_PAYLOAD = "success"
+
+
+def job_from_event(
+    event: Any, *, job_id: str, on_timeout: type[BaseException], reread: Callable[[], VideoJob] | None = None
+) -> VideoJob:
+    """Validate a trigger event for ``job_id`` and return the finished job, raising what the outcome means.
+
+    ``reread`` fetches the job when the event is a task-end event's payload, which carries no job.
+    """
     from airflow_provider_vidjobs.triggers.video_job import OUTCOMES
 
+    if event == TASK_ENDED_PAYLOAD and reread is not None:
+        return reread()
     if not isinstance(event, Mapping) or event.get("outcome") not in OUTCOMES:
         raise exceptions.VideoJobError(
             f"the trigger returned an unexpected event {event!r:.300}",

@@ -26,6 +26,7 @@ from airflow_provider_vidjobs.waiting import (
     check_cancel_on_kill,
     job_from_event,
     result_of,
+    wants_end_from_trigger,
 )
 
 if TYPE_CHECKING:
@@ -50,6 +51,8 @@ class AIHubMixCreateVideoOperator(BaseOperator):
         instead of creating (and paying for) another; see README "Re-attach and cancel on kill".
     :param cancel_on_kill: when a user marks the waiting task failed/success or clears it, ask the API to stop
         the job (``DELETE /v1/videos/{id}``; a deferred wait needs Airflow 3.3+). Off by default.
+    :param end_from_trigger: with ``wait_for_completion`` and ``deferrable``, a video that succeeds ends the
+        task in the triggerer, which stores the XCom: no worker resumes the task (other outcomes still do).
 
     Returns the job as a JSON dict (the final one when waiting). The id is also pushed at once under
     XCom key ``job_id`` (for downstream tasks; a new try clears it, so re-attaching does not rely on it).
@@ -87,6 +90,7 @@ class AIHubMixCreateVideoOperator(BaseOperator):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         reattach: bool = True,
         cancel_on_kill: bool = False,
+        end_from_trigger: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -109,6 +113,7 @@ class AIHubMixCreateVideoOperator(BaseOperator):
         self.deferrable = deferrable
         self.reattach = reattach
         self.cancel_on_kill = cancel_on_kill
+        self.end_from_trigger = wants_end_from_trigger(self, end_from_trigger)
         if cancel_on_kill:
             check_cancel_on_kill(AIHubMixHook.provider, deferrable and wait_for_completion)
         #: The job this try created or re-attached to (for :meth:`on_kill`).
@@ -151,6 +156,7 @@ class AIHubMixCreateVideoOperator(BaseOperator):
                     timeout=self.wait_timeout,
                     status_overrides=self.status_overrides,
                     cancel_on_kill=self.cancel_on_kill,
+                    end_from_trigger=self.end_from_trigger,
                 ),
                 method_name="execute_complete",
             )
@@ -181,13 +187,15 @@ class AIHubMixCreateVideoOperator(BaseOperator):
         self, context: Context, event: dict[str, Any] | None = None, job_id: str | None = None
     ) -> dict[str, Any]:
         """Resume after the wait: validate the event, then return the final job or raise."""
-        expected = job_id or (event or {}).get("job_id") or ""
+        expected = job_id or (event.get("job_id") if isinstance(event, dict) else None) or ""
         if not job_id and context:
             ti = context["ti"]
             # map_indexes: a mapped task must read its own id, not every instance's.
             pushed = ti.xcom_pull(task_ids=self.task_id, key=JOB_ID_XCOM_KEY, map_indexes=ti.map_index)
             expected = pushed or expected
-        job = job_from_event(event, job_id=str(expected), on_timeout=_WaitTimeout)
+        job = job_from_event(
+            event, job_id=str(expected), on_timeout=_WaitTimeout, reread=lambda: self.hook().get_job(str(expected))
+        )
         self.log.info("%s", job.summary())
         return result_of(job)
 

@@ -17,20 +17,27 @@ from airflow_provider_vidjobs.exceptions import JobFailedError, TransientAPIErro
 from airflow_provider_vidjobs.links import VideoJobLink, push_job_link
 from airflow_provider_vidjobs.models import JobStatus
 from airflow_provider_vidjobs.polling import PollPolicy
+from airflow_provider_vidjobs.version_compat import AIRFLOW_V_3_3_PLUS, warn_once
 from airflow_provider_vidjobs.waiting import (
     build_trigger,
     cancel_quietly,
     check_cancel_on_kill,
+    default_conn_id,
     job_from_event,
     job_reference,
     make_hook,
     result_of,
+    wants_end_from_trigger,
 )
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_vidjobs.hooks.base import VideoJobHook
+
+
+#: What Airflow imports in the triggerer to start a sensor there (a string: parsing a DAG imports no trigger).
+TRIGGER_CLASSPATH = "airflow_provider_vidjobs.triggers.video_job.VideoJobTrigger"
 
 
 class VideoJobSensor(BaseSensorOperator):
@@ -49,6 +56,10 @@ class VideoJobSensor(BaseSensorOperator):
     :param cancel_on_kill: when a user marks the task failed/success or clears it, ask the API to stop the job
         (deferred: Airflow 3.3+ only; poke mode: the task's ``on_kill``). Off by default; refused for APIs
         that document no cancel (TensorPix).
+    :param end_from_trigger: with ``deferrable``, a job that succeeds ends the task in the triggerer, which
+        pushes the XCom: no worker resumes the task. Other outcomes resume it on a worker as usual.
+    :param start_from_trigger: on Airflow >= 3.3, the task starts in the triggerer (no worker at all with
+        ``end_from_trigger``); implies ``deferrable``. Older Airflow starts it on a worker, with one warning.
 
     A job that fails raises :class:`JobFailedError` with the vendor's code and message; a wait longer than
     ``timeout`` raises ``AirflowSensorTimeout`` (or skips the task with ``soft_fail=True``).
@@ -71,6 +82,8 @@ class VideoJobSensor(BaseSensorOperator):
         status_overrides: Mapping[str, str] | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         cancel_on_kill: bool = False,
+        end_from_trigger: bool = False,
+        start_from_trigger: bool = False,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("poke_interval", poll_interval)
@@ -85,12 +98,44 @@ class VideoJobSensor(BaseSensorOperator):
             failure_budget=failure_budget,
         )
         self.status_overrides = dict(status_overrides or {})
-        self.deferrable = deferrable
+        self.deferrable = deferrable or start_from_trigger
+        self.end_from_trigger = wants_end_from_trigger(self, end_from_trigger)
         self.cancel_on_kill = cancel_on_kill
         if cancel_on_kill:
             known = provider if provider and "{" not in provider else None
-            check_cancel_on_kill(known, deferrable)
+            check_cancel_on_kill(known, self.deferrable)
         self._hook: VideoJobHook | None = None
+        if start_from_trigger:
+            self._start_in_triggerer()
+
+    def _start_in_triggerer(self) -> None:
+        """Hand Airflow the trigger to start this task with (3.3+), or warn once and start on a worker."""
+        if not self.provider and not self.conn_id:
+            raise ValueError("VideoJobSensor(start_from_trigger=True) needs conn_id or provider.")
+        if not AIRFLOW_V_3_3_PLUS:
+            warn_once(
+                "start_from_trigger",
+                "VideoJobSensor(start_from_trigger=True) needs Airflow >= 3.3 (Airflow 3.0-3.2 ignore "
+                "start_trigger_args); these sensors start on a worker and defer from there.",
+            )
+            return
+        from airflow.triggers.base import StartTriggerArgs
+
+        self.start_from_trigger = True
+        self.start_trigger_args = StartTriggerArgs(
+            trigger_cls=TRIGGER_CLASSPATH,
+            trigger_kwargs={
+                "provider": self.provider or "",  # "": the connection's type, read in the triggerer
+                "conn_id": default_conn_id(self.provider, self.conn_id),
+                "job_id": self.job_id,  # a template is rendered by the triggerer
+                "poll_policy": self.poll_policy.to_dict(),
+                "status_overrides": self.status_overrides,
+                "end_from_trigger": self.end_from_trigger,
+                "cancel_on_kill": self.cancel_on_kill,
+                "timeout": float(self.timeout) if self.timeout is not None else None,
+            },
+            next_method="execute_complete",
+        )
 
     @property
     def hook(self) -> VideoJobHook:
@@ -128,6 +173,7 @@ class VideoJobSensor(BaseSensorOperator):
                 timeout=float(self.timeout) if self.timeout is not None else None,
                 status_overrides=self.status_overrides,
                 cancel_on_kill=self.cancel_on_kill,
+                end_from_trigger=self.end_from_trigger,
             ),
             method_name="execute_complete",
         )
@@ -167,7 +213,9 @@ class VideoJobSensor(BaseSensorOperator):
         """Resume after the trigger fired: validate the event, then return the job or raise."""
         job_id = self.hook.validate_job_id(self._job_id)
         try:
-            job = job_from_event(event, job_id=job_id, on_timeout=AirflowSensorTimeout)
+            job = job_from_event(
+                event, job_id=job_id, on_timeout=AirflowSensorTimeout, reread=lambda: self.hook.get_job(job_id)
+            )
         except AirflowSensorTimeout:
             if self.soft_fail:
                 raise AirflowSkipException(f"{self.hook.provider} job {job_id} did not finish in time") from None

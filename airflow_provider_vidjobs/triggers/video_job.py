@@ -15,11 +15,13 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Literal
 
+from airflow.providers.common.compat.connection import get_async_connection
 from airflow.providers.common.compat.sdk import AirflowNotFoundException
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+from airflow.triggers.base import BaseTrigger, TaskSuccessEvent, TriggerEvent
 
 from airflow_provider_vidjobs.exceptions import TransientAPIError, UnreadableResponseError, VideoJobError
-from airflow_provider_vidjobs.hooks.registry import hook_class
+from airflow_provider_vidjobs.hooks.registry import HOOKS, hook_class
+from airflow_provider_vidjobs.links import XCOM_KEY as LINK_XCOM_KEY
 from airflow_provider_vidjobs.models import JobStatus, VideoJob
 from airflow_provider_vidjobs.polling import PollPlanner, PollPolicy
 from airflow_provider_vidjobs.retry import NO_RETRY
@@ -102,6 +104,15 @@ class VideoJobTrigger(BaseTrigger):
     :param first_poll_delay: seconds before the first poll (the operator just checked the job).
     :param cancel_on_kill: in :meth:`on_kill` (a user marked the task failed/success or cleared it; Airflow
         3.3+ only), ask the API to stop the job. Never on a triggerer restart: :meth:`cleanup` cancels nothing.
+    :param end_from_trigger: a succeeded job ends the task here (its XComs stored by the triggerer), so no
+        worker resumes for it; every other outcome still resumes the task on a worker (see :func:`end_event`).
+    :param timeout: seconds the wait may take, counted from the task's start, when there is no
+        ``deadline`` yet: a task started in the triggerer (``start_from_trigger``) has had no worker to
+        compute one.
+
+    Started in the triggerer, ``job_id``, ``conn_id``, ``provider`` and ``status_overrides`` arrive as the
+    task's templates rendered by Airflow: the id may be an upstream ``VideoJob`` dict (or its text), and an
+    empty ``provider`` means "the connection's type", looked up here with the async API.
     """
 
     def __init__(
@@ -115,6 +126,8 @@ class VideoJobTrigger(BaseTrigger):
         status_overrides: Mapping[str, str] | None = None,
         first_poll_delay: float = 0.0,
         cancel_on_kill: bool = False,
+        end_from_trigger: bool = False,
+        timeout: float | None = None,
     ) -> None:
         super().__init__()
         self.provider = provider
@@ -125,6 +138,9 @@ class VideoJobTrigger(BaseTrigger):
         self.status_overrides = dict(status_overrides or {})
         self.first_poll_delay = first_poll_delay
         self.cancel_on_kill = cancel_on_kill
+        self.end_from_trigger = end_from_trigger
+        self.timeout = timeout
+        self._web_url = ""  # the task's "Video job" link, pushed with the XCom when the task ends here
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -138,19 +154,37 @@ class VideoJobTrigger(BaseTrigger):
                 "status_overrides": self.status_overrides,
                 "first_poll_delay": self.first_poll_delay,
                 "cancel_on_kill": self.cancel_on_kill,
+                "end_from_trigger": self.end_from_trigger,
+                "timeout": self.timeout,
             },
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         event = await self.wait()
-        yield TriggerEvent(event)
+        if not self.end_from_trigger:
+            yield TriggerEvent(event)
+            return
+        ending = end_event(event)
+        if isinstance(ending, TaskSuccessEvent):
+            try:
+                if self.task_instance is not None:  # None under dag.test(), which resumes the task anyway
+                    await apush_xcoms(self.task_instance, {"return_value": event["job"], LINK_XCOM_KEY: self._web_url})
+            except Exception as error:  # the XCom is the task's result: without it, let a worker finish the task
+                self.log.warning("could not store the XCom from the triggerer (%s); a worker resumes the task", error)
+                ending = TriggerEvent(event)
+            else:
+                self.log.info("%s; the task ends here, in the triggerer (no worker resumes it)", event["message"])
+        yield ending
 
     async def on_kill(self) -> None:
         """A user ended the deferred task (Airflow 3.3+ calls this only then): stop the job if asked to."""
         if not self.cancel_on_kill:
             return
-        hook = hook_class(self.provider)(self.conn_id, status_overrides=self.status_overrides, retry_policy=NO_RETRY)
         try:
+            # Inside the try: a wait started in the triggerer and killed before it resolved its provider.
+            hook = hook_class(self.provider)(
+                self.conn_id, status_overrides=self.status_overrides, retry_policy=NO_RETRY
+            )
             await asyncio.wait_for(hook.acancel_job(self.job_id), timeout=CANCEL_TIMEOUT_S)
         except (VideoJobError, ValueError, NotImplementedError, TimeoutError) as error:
             self.log.warning(
@@ -166,10 +200,14 @@ class VideoJobTrigger(BaseTrigger):
     async def wait(self) -> dict[str, Any]:
         """Poll until the job ends, the deadline passes or a permanent error occurs; return the event."""
         try:
+            await self._resolve_rendered_arguments()
             hook = hook_class(self.provider)(
                 self.conn_id, status_overrides=self.status_overrides, retry_policy=NO_RETRY
             )
+            self.job_id = hook.validate_job_id(self.job_id)
             async with hook.async_session():  # looks the connection up (sharing one lookup, masking async)
+                if self.end_from_trigger:
+                    self._web_url = hook.job_web_url(self.job_id) or ""
                 # The triggerer gives its task a greenback portal (so that sync Airflow calls work on the
                 # loop), which puts a greenlet switch on every resume of that task: twice a poll.
                 # The polling itself makes no sync Airflow call, so it runs in a plain task of its own;
@@ -189,6 +227,25 @@ class VideoJobTrigger(BaseTrigger):
         except (VideoJobError, ValueError) as error:
             self.log.error("%s", error)
             return self._event("error", str(error), error_type=type(error).__name__)
+
+    async def _resolve_rendered_arguments(self) -> None:
+        """Make a wait started in the triggerer look like one deferred by a worker (no-op for the latter)."""
+        from airflow_provider_vidjobs.waiting import job_reference
+
+        job_id, provider = job_reference(self.job_id, self.provider or None)
+        self.job_id = str(job_id)
+        if not provider:
+            conn_type = (await get_async_connection(self.conn_id)).conn_type
+            if conn_type not in HOOKS:
+                raise ValueError(
+                    f"Connection {self.conn_id!r} has type {conn_type!r}, which is not a video API. Create it "
+                    f"with conn_type one of {', '.join(sorted(HOOKS))}, or pass provider= to the task."
+                )
+            provider = conn_type
+        self.provider = str(provider)
+        if self.deadline is None and self.timeout is not None:
+            started = getattr(self.task_instance, "start_date", None)
+            self.deadline = (started.timestamp() if started is not None else time.time()) + self.timeout
 
     async def _poll_until_done(self, hook: Any) -> dict[str, Any]:
         planner = PollPlanner(self.poll_policy)
@@ -258,3 +315,42 @@ class VideoJobTrigger(BaseTrigger):
         return make_event(
             outcome, provider=self.provider, job_id=self.job_id, message=message, job=job, error_type=error_type
         )
+
+
+def end_event(event: dict[str, Any]) -> TriggerEvent:
+    """The event that ends a wait with ``end_from_trigger``: the task ends here only when the job succeeded.
+
+    A succeeded job ends the task without a worker (its XComs stored first by :func:`apush_xcoms`). Any
+    other outcome (failed job, timeout, error) resumes the task on a worker as without the option, so the
+    failure carries ``JobFailedError`` with the vendor's code and message, retries and ``soft_fail`` behave
+    as always (Airflow < 3.3 fails a ``TaskFailedEvent`` without retrying), and failure callbacks get the
+    exception. Those outcomes are rare; the worker start they cost is the price.
+    """
+    job = event.get("job") or {}
+    if event.get("outcome") == "succeeded" and job.get("job_id") == event.get("job_id"):
+        return TaskSuccessEvent()
+    return TriggerEvent(event)
+
+
+async def apush_xcoms(ti: Any, values: Mapping[str, Any]) -> None:
+    """Store ``ti``'s XComs from the triggerer as a worker stores them (serde, through the execution API).
+
+    Not ``TaskSuccessEvent(xcoms=...)``: Airflow (3.1.8, 3.3.2) stores those JSON-encoded once more, so a
+    downstream task would read the dict's text instead of the dict.
+    """
+    from airflow.providers.common.compat.sdk import XCom
+
+    where = {
+        "dag_id": ti.dag_id,
+        "task_id": ti.task_id,
+        "run_id": ti.run_id,
+        "map_index": -1 if ti.map_index is None else ti.map_index,
+    }
+    aset = getattr(XCom, "aset", None)  # Airflow 3.3+
+    for key, value in values.items():
+        if aset is not None:
+            await aset(key, value, **where)
+        else:  # the sync form talks to the supervisor with a blocking call: off the event loop
+            from asgiref.sync import sync_to_async
+
+            await sync_to_async(XCom.set)(key, value, **where)

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.dagtest
 MIB = 1024 * 1024
 TP_VIDEO_SIZE = 3 * MIB + 123
 IMAGE = b"\x89PNG\r\n\x1a\n" + b"reference image" * 20
-CREATE_TASKS = ("create", "create_bytes", "create_file_wait", "create_url_defer")
+CREATE_TASKS = ("create", "create_bytes", "create_file_wait", "create_url_defer", "create_end_defer")
 
 
 @dataclass
@@ -162,6 +162,13 @@ def test_create_sends_the_input_reference_as_file_url_or_bytes(run: OperatorRun)
 def test_create_waits_in_the_worker_or_in_the_trigger(run: OperatorRun) -> None:
     deferred = run.result.triggered_job_ids()
     assert run.result.xcom("create_url_defer", "job_id") in deferred
+    assert run.result.xcom("create_end_defer", "job_id") in deferred
+    ended_here = [
+        kw["end_from_trigger"]
+        for kw in run.result.trigger_kwargs
+        if kw["job_id"] == run.result.xcom("create_end_defer", "job_id")
+    ]
+    assert ended_here == [True]
     assert run.result.xcom("create_file_wait", "job_id") not in deferred
     polls = run.stats["jobs"][run.result.xcom("create_file_wait", "job_id")]["endpoints"]
     assert polls["GET /v1/videos/{video_id}"]["requests"] >= 1  # it waited by polling from the task

@@ -51,6 +51,8 @@ def test_every_task_ends_as_expected(run: SensorRun) -> None:
         "poke": "success",
         "reschedule": "success",
         "defer": "success",
+        "defer_end": "success",
+        "start_trigger": "success",
         "done": "success",
         "failed_defer": "failed",
         "failed_poke": "failed",
@@ -62,7 +64,7 @@ def test_every_task_ends_as_expected(run: SensorRun) -> None:
     assert {state for task_id, state in states.items() if task_id.startswith("job_")} == {"success"}
 
 
-@pytest.mark.parametrize("task_id", ["poke", "reschedule", "defer", "done"])
+@pytest.mark.parametrize("task_id", ["poke", "reschedule", "defer", "done", "defer_end", "start_trigger"])
 def test_xcom_is_the_simulators_view_of_the_job(
     run: SensorRun, matches_simulator: Callable[..., None], task_id: str
 ) -> None:
@@ -86,6 +88,13 @@ def test_each_mode_waited_its_own_way(run: SensorRun) -> None:
     assert run.views["defer"]["id"] in deferred
     assert reschedules["defer"] == 0
     assert run.requests("defer") >= 2
+
+
+@pytest.mark.parametrize("task_id", ["defer_end", "start_trigger"])
+def test_the_trigger_carried_end_from_trigger(run: SensorRun, task_id: str) -> None:
+    view = run.views[task_id]
+    assert view["id"] in run.result.triggered_job_ids()
+    assert [kw["end_from_trigger"] for kw in run.result.trigger_kwargs if kw["job_id"] == view["id"]] == [True]
 
 
 def test_job_already_done_never_defers(run: SensorRun) -> None:

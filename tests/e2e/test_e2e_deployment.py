@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import json
 import time
 from pathlib import Path
 
@@ -337,6 +338,122 @@ def test_job_failure_and_revoked_key(stack: E2EStack, scenario: ScenarioResult) 
     scenario.notes.append(
         f"{len(failing)} failed jobs, {len(revoked)} revoked-key waits failed; {len(healthy)} succeeded"
     )
+
+
+MODES_DAG = "e2e_triggerer_modes"
+MODES_SENSORS = ("worker", "end", "start", "start_failed", "start_soft")
+
+
+def _witnessed(stack: E2EStack, run_id: str) -> dict[str, collections.Counter[str]]:
+    """Per task of ``e2e_triggerer_modes``: how often a worker ran ``execute`` / ``execute_complete``."""
+    seen: dict[str, collections.Counter[str]] = {task: collections.Counter() for task in MODES_SENSORS}
+    path = stack.completions_file
+    for line in path.read_text().splitlines() if path.exists() else []:
+        record = json.loads(line)
+        if record.get("run_id") == run_id and record.get("kind"):
+            seen[record["task_id"]][record["kind"]] += 1
+    return seen
+
+
+def _modes_assignment(stack: E2EStack, run_id: str) -> dict[str, str | None]:
+    """``{task_id: triggerer job id or None}`` of this run's deferred tasks, from the DB."""
+    assert stack.pg is not None
+    rows = stack.pg.psql(
+        "airflow",
+        "SELECT ti.task_id, coalesce(t.triggerer_id::text, 'none') FROM task_instance ti "
+        f"JOIN trigger t ON t.id = ti.trigger_id WHERE ti.dag_id = '{MODES_DAG}' AND ti.run_id = '{run_id}'",
+    )
+    pairs = (line.partition("|") for line in rows.splitlines() if line)
+    return {task: (None if job == "none" else job) for task, _, job in pairs}
+
+
+@pytest.mark.scenario("triggerer modes: end / start+end in the triggerer, kill -9 mid-wait")
+def test_waits_that_start_and_end_in_the_triggerer(stack: E2EStack, scenario: ScenarioResult) -> None:
+    """end_from_trigger: no worker resume on success; start_from_trigger: no worker at all; failures
+    and soft-failed timeouts resume a worker as before; a triggerer killed mid-wait changes none of it."""
+    assert stack.sim is not None
+    assert stack.rest is not None
+    _ensure_triggerer(stack)
+    control, rest = stack.sim.control, stack.rest
+    jobs = {
+        name: control.create_job("tensorpix", prompt=f"e2e modes: {name}", sim={"outcome": "stuck_queued"})
+        for name in MODES_SENSORS
+    }
+    scenario.waits = len(jobs)
+    rest.wait_for_dags([MODES_DAG], check=stack.check)
+    rest.unpause(MODES_DAG)
+    run_id = rest.trigger(MODES_DAG, {"jobs": {name: job["id"] for name, job in jobs.items()}})
+
+    deadline = time.monotonic() + 240
+    while True:  # every sensor deferred, its trigger running in a triggerer (start_soft may time out first)
+        stack.check()
+        assignment = _modes_assignment(stack, run_id)
+        waiting = {"worker", "end", "start", "start_failed"}
+        if waiting <= set(assignment) and None not in (assignment[t] for t in waiting):
+            break
+        assert time.monotonic() < deadline, f"not all sensors deferred: {assignment}"
+        time.sleep(1)
+    stack.snapshot_secrets("triggerer modes: deferred")
+    [old] = stack.live_triggerers()
+    stack.kill_triggerer(old)
+    new = stack.start_triggerer()
+    new_job = stack.triggerer_jobs[new.name]
+    deadline = time.monotonic() + 120
+    while set(_modes_assignment(stack, run_id).values()) - {new_job}:
+        assert time.monotonic() < deadline, f"triggers never moved: {_modes_assignment(stack, run_id)}"
+        time.sleep(1)
+
+    message = "E2E modes: the render farm refused the prompt"
+    for name in ("worker", "end", "start"):
+        control.update_job(jobs[name]["id"], outcome="completed", queued_s=0, running_s=0)
+    control.add_job_faults(
+        jobs["start_failed"]["id"],
+        {"kind": "drift", "extra": {"error": {"code": "e2e_modes_refused", "message": message}}},
+    )
+    control.update_job(
+        jobs["start_failed"]["id"],
+        outcome="failed",
+        queued_s=0,
+        running_s=0,
+        error_code="e2e_modes_refused",
+        error_message=message,
+    )
+    try:
+        state = rest.wait_run(MODES_DAG, run_id, timeout=300, check=stack.check)
+    except TimeoutError as error:
+        states = {str(ti["task_id"]): ti["state"] for ti in rest.task_instances(MODES_DAG, run_id)}
+        raise AssertionError(f"{error}; per task: {states}") from None
+
+    tis = {str(ti["task_id"]): ti for ti in rest.task_instances(MODES_DAG, run_id)}
+    assert {task: ti["state"] for task, ti in tis.items()} == {
+        "job_ids": "success",
+        "worker": "success",
+        "end": "success",
+        "start": "success",
+        "start_failed": "failed",
+        "start_soft": "skipped",
+        "after_start": "success",
+    }
+    assert state == "failed"
+    for name in ("worker", "end", "start"):
+        assert tis[name]["try_number"] == 1
+        xcom = rest.xcom(MODES_DAG, run_id, name)
+        assert_matches_simulator(xcom, control.job(jobs[name]["id"]), _as_wait("tensorpix", jobs[name]["id"]))
+    assert rest.xcom(MODES_DAG, run_id, "after_start")["job_id"] == jobs["start"]["id"]
+    # Which work ran on a worker: the witness file of the sensors' own execute / execute_complete.
+    witnessed = _witnessed(stack, run_id)
+    assert {task: dict(counts) for task, counts in witnessed.items()} == {
+        "worker": {"execute": 1, "execute_complete": 1},
+        "end": {"execute": 1},
+        "start": {},
+        "start_failed": {"execute_complete": 1},
+        "start_soft": {"execute_complete": 1},
+    }
+    failed_log = rest.task_log(MODES_DAG, run_id, "start_failed")
+    for needle in ("JobFailedError", "e2e_modes_refused", message):
+        assert needle in failed_log, f"start_failed: {needle!r} is not in the task log"
+    assert "Pausing task as DEFERRED" not in rest.task_log(MODES_DAG, run_id, "start")
+    scenario.notes.append("worker starts per sensor: today's path 2, end_from_trigger 1, start+end 0")
 
 
 @pytest.mark.scenario("secret scan (canary keys)")

@@ -63,6 +63,17 @@ with DAG(
         timeout=60,
         extra_params=QUICK,
     )
+    # A succeeded video ends the task in the trigger (dag.test() resumes it all the same: it reads the job).
+    AIHubMixCreateVideoOperator(
+        task_id="create_end_defer",
+        prompt="end in the triggerer",
+        wait_for_completion=True,
+        deferrable=True,
+        end_from_trigger=True,
+        poll_interval=0.3,
+        timeout=60,
+        extra_params=QUICK,
+    )
 
     DownloadVideoOperator(
         task_id="download_tp",

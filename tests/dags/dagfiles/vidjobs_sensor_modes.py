@@ -61,6 +61,27 @@ with DAG(
     job_done = new_job.override(task_id="job_done")("aihubmix", DONE, "slashy")
     wait(job_done, task_id="done", conn_id="aihubmix_default", deferrable=True, poll_interval=0.3)
 
+    # A succeeded job ends the task in the trigger (dag.test() resumes it all the same, with no job: re-read).
+    job_end = new_job.override(task_id="job_defer_end")("aihubmix", RUNNING, "slashy")
+    wait(
+        job_end,
+        task_id="defer_end",
+        conn_id="aihubmix_default",
+        deferrable=True,
+        end_from_trigger=True,
+        poll_interval=0.3,
+    )
+    # Started in the triggerer on Airflow 3.3+ by the scheduler; dag.test() runs it as a deferrable sensor.
+    job_start = new_job.override(task_id="job_start_trigger")("tensorpix", RUNNING)
+    wait(
+        job_start,
+        task_id="start_trigger",
+        conn_id="tensorpix_default",
+        start_from_trigger=True,
+        end_from_trigger=True,
+        poll_interval=0.3,
+    )
+
     job_failing = new_job.override(task_id="job_failing")("aihubmix", FAILING)
     wait(job_failing, task_id="failed_defer", conn_id="aihubmix_default", deferrable=True, poll_interval=0.3)
     failed_poke = VideoJobSensor(

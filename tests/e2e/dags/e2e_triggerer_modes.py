@@ -1,0 +1,111 @@
+"""E2E: a sensor wait three ways (worker resume, end in the triggerer, start and end in the triggerer).
+
+Trigger with ``{"jobs": {"worker": id, "end": id, "start": id, "start_failed": id, "start_soft": id}}``
+(all TensorPix jobs of the simulator). Every sensor reads its job id from the upstream ``job_ids`` XCom
+through a template, which the triggerer renders itself for the tasks started there.
+
+``WitnessSensor`` appends one JSON line per ``execute`` and per ``execute_complete`` to the file named by
+``VIDJOBS_E2E_COMPLETIONS``: a task started in the triggerer must have neither, one that ends there no
+``execute_complete``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+from airflow.sdk import dag, task
+
+from airflow_provider_vidjobs.sensors.video_job import VideoJobSensor
+
+COMPLETIONS_ENV = "VIDJOBS_E2E_COMPLETIONS"
+
+
+def _witness(kind: str, context: Any) -> None:
+    path = os.environ.get(COMPLETIONS_ENV)
+    if not path:
+        return
+    ti = context["ti"]
+    record = {"kind": kind, "run_id": ti.run_id, "task_id": ti.task_id, "map_index": ti.map_index, "at": time.time()}
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, (json.dumps(record) + "\n").encode())
+    finally:
+        os.close(fd)
+
+
+class WitnessSensor(VideoJobSensor):
+    """``VideoJobSensor`` that records each start and each resumption on a worker."""
+
+    def execute(self, context: Any) -> Any:
+        _witness("execute", context)
+        return super().execute(context)
+
+    def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        _witness("execute_complete", context)
+        return super().execute_complete(context, event)
+
+
+def _job(name: str) -> str:
+    return "{{ ti.xcom_pull(task_ids='job_ids')['" + name + "'] }}"
+
+
+@dag(
+    dag_id="e2e_triggerer_modes",
+    schedule=None,
+    catchup=False,
+    max_active_tasks=64,
+    default_args={"retries": 0},
+    tags=["e2e"],
+)
+def e2e_triggerer_modes() -> None:
+    @task
+    def job_ids(**context: Any) -> dict[str, str]:
+        return {str(k): str(v) for k, v in (context["dag_run"].conf or {})["jobs"].items()}
+
+    @task
+    def after_start(job: dict[str, Any]) -> dict[str, Any]:
+        """Downstream of a wait that no worker ran: its XCom arrives all the same."""
+        return {"job_id": job["job_id"], "status": job["status"], "started_at": time.time()}
+
+    ids = job_ids()
+    common: dict[str, Any] = {"poll_interval": 2, "max_poll_interval": 3, "adaptive_polling": False, "timeout": 600}
+    worker = WitnessSensor(
+        task_id="worker", job_id=_job("worker"), conn_id="tensorpix_default", deferrable=True, **common
+    )
+    end = WitnessSensor(
+        task_id="end", job_id=_job("end"), conn_id="tensorpix_default", deferrable=True, end_from_trigger=True, **common
+    )
+    # No provider: the triggerer reads it from the connection's type.
+    start = WitnessSensor(
+        task_id="start",
+        job_id=_job("start"),
+        conn_id="tensorpix_default",
+        start_from_trigger=True,
+        end_from_trigger=True,
+        **common,
+    )
+    start_failed = WitnessSensor(
+        task_id="start_failed",
+        job_id=_job("start_failed"),
+        conn_id="tensorpix_default",
+        start_from_trigger=True,
+        end_from_trigger=True,
+        **common,
+    )
+    start_soft = WitnessSensor(
+        task_id="start_soft",
+        job_id=_job("start_soft"),
+        provider="tensorpix",
+        start_from_trigger=True,
+        end_from_trigger=True,
+        soft_fail=True,
+        **{**common, "timeout": 8},
+    )
+    ids >> [worker, end, start, start_failed, start_soft]
+    after_start(start.output)
+
+
+e2e_triggerer_modes()
