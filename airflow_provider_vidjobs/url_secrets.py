@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 if TYPE_CHECKING:
@@ -76,6 +76,27 @@ def secrets_of_job(job: VideoJob) -> list[str]:
 def mask_in_text(text: str) -> str:
     """``text`` with the value of every secret query parameter replaced by ``***`` (for body previews)."""
     return _SECRET_IN_TEXT.sub(r"\1***", text)
+
+
+def without_url_secrets(event: dict[str, Any]) -> dict[str, Any]:
+    """A trigger event whose job's URLs have their secret query values replaced by ``***``.
+
+    The triggerer logs every event it fires ("Trigger fired event ...") and cannot afford to register
+    each signature (above), so a signed URL never travels in an event: such an event says ``reread``, and
+    the resumed task reads the job once more (a fresh URL, registered with the task's masker).
+    """
+    job = event.get("job")
+    if not isinstance(job, dict) or not isinstance(video := job.get("video"), dict):
+        return event
+    urls = {key: video.get(key) for key in ("url", "thumbnail_url")}
+    if not any(isinstance(url, str) and secrets_of(url) for url in urls.values()):
+        return event
+    masked = {key: mask_in_text(url) if isinstance(url, str) else url for key, url in urls.items()}
+    return {**event, "job": {**job, "video": {**video, **masked}}, REREAD_KEY: True}
+
+
+#: Set in a trigger event whose job lost its URLs' secrets: the task reads the job again.
+REREAD_KEY = "reread"
 
 
 def register(secrets: Iterable[str]) -> None:

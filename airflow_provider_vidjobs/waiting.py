@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.providers.common.compat.sdk import BaseHook
 
-from airflow_provider_vidjobs import exceptions
+from airflow_provider_vidjobs import exceptions, url_secrets
 from airflow_provider_vidjobs.hooks.registry import HOOKS, hook_class
 from airflow_provider_vidjobs.models import JobStatus, VideoJob
 from airflow_provider_vidjobs.polling import PollPolicy
@@ -187,7 +187,8 @@ def job_from_event(
 ) -> VideoJob:
     """Validate a trigger event for ``job_id`` and return the finished job, raising what the outcome means.
 
-    ``reread`` fetches the job when the event is a task-end event's payload, which carries no job.
+    ``reread`` fetches the job when the event carries none whole: a task-end event's payload, or an
+    event whose job's signed URLs were masked for the triggerer's log (``url_secrets.without_url_secrets``).
     """
     from airflow_provider_vidjobs.triggers.video_job import OUTCOMES
 
@@ -213,6 +214,8 @@ def job_from_event(
         raise on_timeout(message)
     if job is None:
         _missing_job(outcome, job_id)
+    if event.get(url_secrets.REREAD_KEY) and job.status is JobStatus.SUCCEEDED and reread is not None:
+        return reread()  # the event's URLs lost their signatures: a fresh read gives working ones
     return job
 
 

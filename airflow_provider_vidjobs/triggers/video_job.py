@@ -25,6 +25,7 @@ from airflow_provider_vidjobs.links import XCOM_KEY as LINK_XCOM_KEY
 from airflow_provider_vidjobs.models import JobStatus, VideoJob
 from airflow_provider_vidjobs.polling import PollPlanner, PollPolicy
 from airflow_provider_vidjobs.retry import NO_RETRY
+from airflow_provider_vidjobs.url_secrets import without_url_secrets
 
 Outcome = Literal["succeeded", "failed", "cancelled", "timeout", "error"]
 OUTCOMES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled", "timeout", "error"})
@@ -162,7 +163,7 @@ class VideoJobTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         event = await self.wait()
         if not self.end_from_trigger:
-            yield TriggerEvent(event)
+            yield TriggerEvent(without_url_secrets(event))
             return
         ending = end_event(event)
         if isinstance(ending, TaskSuccessEvent):
@@ -171,7 +172,7 @@ class VideoJobTrigger(BaseTrigger):
                     await apush_xcoms(self.task_instance, {"return_value": event["job"], LINK_XCOM_KEY: self._web_url})
             except Exception as error:  # the XCom is the task's result: without it, let a worker finish the task
                 self.log.warning("could not store the XCom from the triggerer (%s); a worker resumes the task", error)
-                ending = TriggerEvent(event)
+                ending = TriggerEvent(without_url_secrets(event))
             else:
                 self.log.info("%s; the task ends here, in the triggerer (no worker resumes it)", event["message"])
         yield ending
@@ -329,7 +330,7 @@ def end_event(event: dict[str, Any]) -> TriggerEvent:
     job = event.get("job") or {}
     if event.get("outcome") == "succeeded" and job.get("job_id") == event.get("job_id"):
         return TaskSuccessEvent()
-    return TriggerEvent(event)
+    return TriggerEvent(without_url_secrets(event))
 
 
 async def apush_xcoms(ti: Any, values: Mapping[str, Any]) -> None:

@@ -14,7 +14,13 @@ from pathlib import Path
 
 import pytest
 from vidjobs_e2e.report import ScenarioResult
-from vidjobs_e2e.secrets_scan import scan_db, scan_db_dump, scan_files
+from vidjobs_e2e.secrets_scan import (
+    scan_db,
+    scan_db_dump,
+    scan_files,
+    scan_files_for_signatures,
+    signatures_in_xcoms,
+)
 from vidjobs_e2e.stack import E2EStack
 from vidjobs_e2e.waits import Wait, WaitsRun, assert_matches_simulator
 
@@ -475,6 +481,11 @@ def test_secret_scan(stack: E2EStack, scenario: ScenarioResult) -> None:
     report.merge(stack.secret_report)  # rows scanned while waits were deferred
     report.merge(scan_db(stack.pg, canaries, "after all scenarios"))
     report.merge(scan_db_dump(stack.pg, canaries, "after all scenarios"))
+    # Pre-signed URLs' signatures: whole in the XComs (they download), masked in every log line.
+    signatures = signatures_in_xcoms(stack.pg)
+    assert signatures, "no XCom holds a pre-signed URL: the signature scan would look for nothing"
+    report.hits += scan_files_for_signatures(files, signatures).hits
+    scenario.notes.append(f"{len(signatures)} URL signatures looked for in the logs")
     scenario.waits = 0
     kib = report.bytes_scanned // 1024
     scenario.notes.append(f"{report.files_scanned} log files + DB dump ({kib} KiB); rows: {report.rows_scanned}")

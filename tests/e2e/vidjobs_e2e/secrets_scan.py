@@ -9,6 +9,7 @@ whole-database dump must not show a canary either.
 from __future__ import annotations
 
 import base64
+import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,4 +114,32 @@ def scan_db_dump(pg: PostgresServer, canaries: list[str], label: str) -> ScanRep
             start = dump.rfind(b"\nCOPY ", 0, at)
             table = dump[start + 6 : dump.find(b" ", start + 6)].decode(errors="replace") if start >= 0 else "?"
             report.hits.append(f"{label}: whole-DB dump contains a canary key (table {table})")
+    return report
+
+
+#: A pre-signed storage URL's signature as the simulator writes it (``...&signature=<hex>``).
+_SIGNATURE = re.compile(r"[?&]signature=([0-9A-Za-z_-]{16,})")
+
+
+def signatures_in_xcoms(pg: PostgresServer) -> list[str]:
+    """The signatures of the pre-signed URLs the runs' XComs hold (where they belong, whole)."""
+    out = pg.psql("airflow", "SELECT value::text FROM xcom WHERE value::text LIKE '%signature=%'")
+    return sorted(set(_SIGNATURE.findall(out)))
+
+
+def scan_files_for_signatures(paths: list[Path], signatures: list[str]) -> ScanReport:
+    """Log files must show a pre-signed URL's signature masked (``signature=***``), never the value."""
+    report = ScanReport()
+    wanted = [signature.encode() for signature in signatures]
+    for path in paths:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        report.files_scanned += 1
+        report.bytes_scanned += len(data)
+        for needle in wanted:
+            if needle in data:
+                line = data[: data.index(needle)].count(b"\n") + 1
+                report.hits.append(f"{path}:{line}: contains a pre-signed URL's signature")
     return report
