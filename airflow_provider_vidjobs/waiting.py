@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import json
+import logging
 import time
 import warnings
 from collections.abc import Callable, Mapping
@@ -19,6 +20,8 @@ from airflow_provider_vidjobs import exceptions, url_secrets
 from airflow_provider_vidjobs.hooks.registry import HOOKS, hook_class
 from airflow_provider_vidjobs.models import JobStatus, VideoJob
 from airflow_provider_vidjobs.polling import PollPolicy
+
+_log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from airflow_provider_vidjobs.hooks.base import VideoJobHook
@@ -215,8 +218,27 @@ def job_from_event(
     if job is None:
         _missing_job(outcome, job_id)
     if event.get(url_secrets.REREAD_KEY) and job.status is JobStatus.SUCCEEDED and reread is not None:
-        return reread()  # the event's URLs lost their signatures: a fresh read gives working ones
+        return _reread_for_urls(job, reread)
     return job
+
+
+def _reread_for_urls(job: VideoJob, reread: Callable[[], VideoJob]) -> VideoJob:
+    """The job read again for working URLs (the event's lost their signatures); the event's job if that
+    read fails or no longer says succeeded: the wait did end, and a download fetches a fresh URL anyway."""
+    try:
+        fresh = reread()
+    except exceptions.VideoJobError as error:
+        _log.warning("%s; keeping the job as the trigger saw it (its URLs without their signature)", error)
+        return job
+    if fresh.status is not JobStatus.SUCCEEDED:
+        _log.warning(
+            "%s job %s read %s after the trigger saw it succeed; keeping what the trigger saw",
+            job.provider,
+            job.job_id,
+            fresh.status.value,
+        )
+        return job
+    return fresh
 
 
 def _missing_job(outcome: str, job_id: str) -> NoReturn:

@@ -405,7 +405,10 @@ def test_status_going_backwards_after_completion_cannot_reopen_the_wait(
     job_id = job_for(sim, path, provider, *_backwards(provider), queued_s=0, running_s=0)
     outcome = run(path, provider, job_id)
     assert_succeeded(outcome, job_id)
-    assert job_stats(sim, job_id)["requests"] == 2
+    # The trigger stops at the first terminal status. A TensorPix event's signed URLs are masked, so the
+    # resumed task reads the job once more; that read now says running, and the trigger's view is kept.
+    reread = 1 if path == "trigger" and provider == "tensorpix" else 0
+    assert job_stats(sim, job_id)["requests"] == 2 + reread
 
 
 @pytest.mark.parametrize("provider", ["tensorpix", "aihubmix"])

@@ -99,3 +99,20 @@ def test_a_failed_job_is_not_read_again() -> None:
     )
 
     assert job.status is JobStatus.FAILED
+
+
+def test_when_the_reread_fails_or_no_longer_says_succeeded_the_triggers_view_is_kept(sim: SimulatorHandle) -> None:
+    from airflow_provider_vidjobs.exceptions import APIUnavailableError
+
+    job_id = sim.control.create_job("tensorpix", sim=QUICK)["id"]
+    payload = fired("tensorpix", job_id)
+    running = VideoJob.from_xcom({**payload["job"], "status": "running", "video": None})
+
+    def down() -> VideoJob:
+        raise APIUnavailableError("API down", provider="tensorpix", job_id=job_id)
+
+    for reread in (lambda: running, down):
+        job = job_from_event(payload, job_id=job_id, on_timeout=TimeoutError, reread=reread)
+        assert job.status is JobStatus.SUCCEEDED
+        assert job.video is not None
+        assert "signature=***" in (job.video.url or "")
