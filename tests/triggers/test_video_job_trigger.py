@@ -573,7 +573,8 @@ def test_the_supervisor_learns_the_key_although_the_polls_have_no_portal(
     conn = json.loads(sim.airflow_connections()[name])
     key = conn["password"]
     monkeypatch.setenv(name, json.dumps({**conn, "password": f"  {key}  "}))
-    job_id = new_job(sim, "tensorpix", {"queued_s": 0.1, "running_s": 0.4})
+    # Long enough that a slow start (a busy machine) still finds it running: the polls are under test too.
+    job_id = new_job(sim, "tensorpix", {"queued_s": 0.5, "running_s": 1.5})
     trigger = make_trigger("tensorpix", job_id)
 
     async def like_the_triggerer() -> dict[str, Any]:
