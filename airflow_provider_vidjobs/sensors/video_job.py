@@ -36,6 +36,27 @@ if TYPE_CHECKING:
     from airflow_provider_vidjobs.hooks.base import VideoJobHook
 
 
+def _not_renderable_in_triggerer(job_id: object) -> str | None:
+    """Why Airflow's triggerer cannot render this ``job_id`` (None: it can).
+
+    The triggerer renders only templates kept as text in the serialized task (an ``XComArg`` such as
+    ``create.output`` is not), and Airflow 3.3's triggerer never answers ``xcom_pull()`` without
+    ``map_indexes`` (it cannot decode the request it sends, ``GetXComSequenceSlice``): the trigger would
+    hang, so such a sensor starts on a worker instead.
+    """
+    if not isinstance(job_id, str):
+        return (
+            f"a job_id of type {type(job_id).__name__} (e.g. an upstream task's .output) is not rendered by the "
+            "triggerer: pass a template such as \"{{ ti.xcom_pull(task_ids='create', map_indexes=-1) }}\""
+        )
+    if "xcom_pull(" in job_id and "map_indexes" not in job_id:
+        return (
+            "Airflow's triggerer cannot answer xcom_pull() without map_indexes: add map_indexes=-1, as in "
+            "\"{{ ti.xcom_pull(task_ids='create', map_indexes=-1) }}\""
+        )
+    return None
+
+
 #: What Airflow imports in the triggerer to start a sensor there (a string: parsing a DAG imports no trigger).
 TRIGGER_CLASSPATH = "airflow_provider_vidjobs.triggers.video_job.VideoJobTrigger"
 
@@ -117,6 +138,12 @@ class VideoJobSensor(BaseSensorOperator):
                 "start_from_trigger",
                 "VideoJobSensor(start_from_trigger=True) needs Airflow >= 3.3 (Airflow 3.0-3.2 ignore "
                 "start_trigger_args); these sensors start on a worker and defer from there.",
+            )
+            return
+        if reason := _not_renderable_in_triggerer(self.job_id):
+            warn_once(
+                f"start_from_trigger:{reason}",
+                f"VideoJobSensor(start_from_trigger=True): {reason}; this sensor starts on a worker and defers.",
             )
             return
         from airflow.triggers.base import StartTriggerArgs

@@ -19,7 +19,7 @@ from airflow_provider_vidjobs.sensors import video_job as sensor_module
 from airflow_provider_vidjobs.sensors.video_job import VideoJobSensor
 from airflow_provider_vidjobs.triggers.video_job import VideoJobTrigger
 
-TEMPLATED_ID = "{{ ti.xcom_pull(task_ids='create', key='job_id') }}"
+TEMPLATED_ID = "{{ ti.xcom_pull(task_ids='create', key='job_id', map_indexes=-1) }}"
 
 
 @pytest.fixture(autouse=True)
@@ -157,3 +157,24 @@ class _StubHook:
 class _StubTI:
     def xcom_push(self, key: str, value: object) -> None:
         pass
+
+
+@pytest.mark.usefixtures("airflow_3_3")
+@pytest.mark.parametrize(
+    ("job_id", "hint"),
+    [
+        ("{{ ti.xcom_pull(task_ids='create', key='job_id') }}", "add map_indexes=-1"),
+        (object(), "is not rendered by the triggerer"),
+    ],
+    ids=["xcom_pull-without-map_indexes", "not-a-template"],
+)
+def test_a_job_id_the_triggerer_cannot_render_starts_on_a_worker_with_one_warning(job_id: object, hint: str) -> None:
+    """Airflow 3.3's triggerer never answers xcom_pull() without map_indexes: the trigger would hang."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        waits = [sensor(task_id=f"wait_{n}", job_id=job_id, start_from_trigger=True) for n in range(2)]
+
+    messages = [str(w.message) for w in caught if "start_from_trigger" in str(w.message)]
+    assert len(messages) == 1
+    assert hint in messages[0]
+    assert all(wait.start_from_trigger is False and wait.deferrable for wait in waits)

@@ -49,7 +49,9 @@ class WitnessSensor(VideoJobSensor):
 
 
 def _job(name: str) -> str:
-    return "{{ ti.xcom_pull(task_ids='job_ids')['" + name + "'] }}"
+    # map_indexes=-1: Airflow 3.3's triggerer cannot serve xcom_pull() without it (the sensor warns and
+    # starts on a worker if it is missing).
+    return "{{ ti.xcom_pull(task_ids='job_ids', map_indexes=-1)['" + name + "'] }}"
 
 
 @dag(
