@@ -72,12 +72,11 @@ with DAG(
             "duration_seconds": video.get("duration_seconds"),
             "resolution": f"{width}x{height}" if width and height else None,
             "cost": job.get("cost"),
-            "video_url": video.get("url"),
+            # A pre-signed URL is a download credential until it expires: the summary (logged by Airflow as
+            # the returned value) names the file without it; the sensor's XCom keeps the URL that downloads.
+            "video_file": (video.get("url") or "").split("?", 1)[0] or None,
         }
         for key, value in summary.items():
-            if key == "video_url" and value and "?" in value:
-                # A pre-signed URL is a download credential until it expires: keep its signature out of logs.
-                value = value.split("?", 1)[0] + "?<signature hidden>"
             print(f"{key:>16}: {'-' if value is None else value}")
         return summary
 

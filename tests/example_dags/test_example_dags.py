@@ -107,7 +107,7 @@ def test_tensorpix_wait_for_video(run_example, vidjobs_simulator, finish_after_f
         "duration_seconds": final["video"]["duration_seconds"],
         "resolution": f"{video['width']}x{video['height']}",
         "cost": "4.20",
-        "video_url": final["video"]["url"],
+        "video_file": final["video"]["url"].split("?", 1)[0],  # the signed URL stays in the sensor's XCom
     }
 
 
