@@ -348,11 +348,12 @@ def test_job_failure_and_revoked_key(stack: E2EStack, scenario: ScenarioResult) 
 
 MODES_DAG = "e2e_triggerer_modes"
 MODES_SENSORS = ("worker", "end", "start", "start_failed", "start_soft")
+MODES_WITNESSED = (*MODES_SENSORS, "create_end")
 
 
 def _witnessed(stack: E2EStack, run_id: str) -> dict[str, collections.Counter[str]]:
     """Per task of ``e2e_triggerer_modes``: how often a worker ran ``execute`` / ``execute_complete``."""
-    seen: dict[str, collections.Counter[str]] = {task: collections.Counter() for task in MODES_SENSORS}
+    seen: dict[str, collections.Counter[str]] = {task: collections.Counter() for task in MODES_WITNESSED}
     path = stack.completions_file
     for line in path.read_text().splitlines() if path.exists() else []:
         record = json.loads(line)
@@ -375,8 +376,9 @@ def _modes_assignment(stack: E2EStack, run_id: str) -> dict[str, str | None]:
 
 @pytest.mark.scenario("triggerer modes: end / start+end in the triggerer, kill -9 mid-wait")
 def test_waits_that_start_and_end_in_the_triggerer(stack: E2EStack, scenario: ScenarioResult) -> None:
-    """end_from_trigger: no worker resume on success; start_from_trigger: no worker at all; failures
-    and soft-failed timeouts resume a worker as before; a triggerer killed mid-wait changes none of it."""
+    """end_from_trigger: no worker resume on success (sensor and create-and-wait); start_from_trigger: no
+    worker at all; failures and soft-failed timeouts resume a worker as before; a triggerer killed
+    mid-wait changes none of it, and the create pays for one job."""
     assert stack.sim is not None
     assert stack.rest is not None
     _ensure_triggerer(stack)
@@ -388,13 +390,16 @@ def test_waits_that_start_and_end_in_the_triggerer(stack: E2EStack, scenario: Sc
     scenario.waits = len(jobs)
     rest.wait_for_dags([MODES_DAG], check=stack.check)
     rest.unpause(MODES_DAG)
-    run_id = rest.trigger(MODES_DAG, {"jobs": {name: job["id"] for name, job in jobs.items()}})
+    create_prompt = f"e2e modes: create_end {time.time():.0f}"
+    run_id = rest.trigger(
+        MODES_DAG, {"jobs": {name: job["id"] for name, job in jobs.items()}, "create_prompt": create_prompt}
+    )
 
     deadline = time.monotonic() + 240
-    while True:  # every sensor deferred, its trigger running in a triggerer (start_soft may time out first)
+    while True:  # every wait deferred, its trigger running in a triggerer (start_soft may time out first)
         stack.check()
         assignment = _modes_assignment(stack, run_id)
-        waiting = {"worker", "end", "start", "start_failed"}
+        waiting = {"worker", "end", "start", "start_failed", "create_end"}
         if waiting <= set(assignment) and None not in (assignment[t] for t in waiting):
             break
         assert time.monotonic() < deadline, f"not all sensors deferred: {assignment}"
@@ -409,8 +414,12 @@ def test_waits_that_start_and_end_in_the_triggerer(stack: E2EStack, scenario: Sc
         assert time.monotonic() < deadline, f"triggers never moved: {_modes_assignment(stack, run_id)}"
         time.sleep(1)
 
+    created = [j for j in control.jobs(api="aihubmix") if j["vendor"].get("prompt") == create_prompt]
+    assert len(created) == 1, f"create_end: {len(created)} jobs for its prompt, expected one"
+    jobs["create_end"] = created[0]
+
     message = "E2E modes: the render farm refused the prompt"
-    for name in ("worker", "end", "start"):
+    for name in ("worker", "end", "start", "create_end"):
         control.update_job(jobs[name]["id"], outcome="completed", queued_s=0, running_s=0)
     control.add_job_faults(
         jobs["start_failed"]["id"],
@@ -439,13 +448,19 @@ def test_waits_that_start_and_end_in_the_triggerer(stack: E2EStack, scenario: Sc
         "start_failed": "failed",
         "start_soft": "skipped",
         "after_start": "success",
+        "create_end": "success",
+        "after_create": "success",
     }
     assert state == "failed"
-    for name in ("worker", "end", "start"):
+    for name in ("worker", "end", "start", "create_end"):
         assert tis[name]["try_number"] == 1
         xcom = rest.xcom(MODES_DAG, run_id, name)
-        assert_matches_simulator(xcom, control.job(jobs[name]["id"]), _as_wait("tensorpix", jobs[name]["id"]))
+        api = "aihubmix" if name == "create_end" else "tensorpix"
+        assert_matches_simulator(xcom, control.job(jobs[name]["id"]), _as_wait(api, jobs[name]["id"]))
     assert rest.xcom(MODES_DAG, run_id, "after_start")["job_id"] == jobs["start"]["id"]
+    assert rest.xcom(MODES_DAG, run_id, "after_create")["job_id"] == jobs["create_end"]["id"]
+    paid = [j for j in control.jobs(api="aihubmix") if j["vendor"].get("prompt") == create_prompt]
+    assert len(paid) == 1, f"create_end paid for {len(paid)} jobs across the triggerer kill"
     # Which work ran on a worker: the witness file of the sensors' own execute / execute_complete.
     witnessed = _witnessed(stack, run_id)
     assert {task: dict(counts) for task, counts in witnessed.items()} == {
@@ -454,12 +469,15 @@ def test_waits_that_start_and_end_in_the_triggerer(stack: E2EStack, scenario: Sc
         "start": {},
         "start_failed": {"execute_complete": 1},
         "start_soft": {"execute_complete": 1},
+        "create_end": {"execute": 1},
     }
     failed_log = rest.task_log(MODES_DAG, run_id, "start_failed")
     for needle in ("JobFailedError", "e2e_modes_refused", message):
         assert needle in failed_log, f"start_failed: {needle!r} is not in the task log"
     assert "Pausing task as DEFERRED" not in rest.task_log(MODES_DAG, run_id, "start")
-    scenario.notes.append("worker starts per sensor: today's path 2, end_from_trigger 1, start+end 0")
+    scenario.notes.append(
+        "worker starts per sensor: today's path 2, end_from_trigger 1, start+end 0; create+end_from_trigger 1"
+    )
 
 
 @pytest.mark.scenario("secret scan (canary keys)")

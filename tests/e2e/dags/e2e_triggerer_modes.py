@@ -1,12 +1,15 @@
-"""E2E: a sensor wait three ways (worker resume, end in the triggerer, start and end in the triggerer).
+"""E2E: a sensor wait three ways (worker resume, end in the triggerer, start and end in the triggerer),
+and a create-and-wait that ends in the triggerer.
 
-Trigger with ``{"jobs": {"worker": id, "end": id, "start": id, "start_failed": id, "start_soft": id}}``
-(all TensorPix jobs of the simulator). Every sensor reads its job id from the upstream ``job_ids`` XCom
-through a template, which the triggerer renders itself for the tasks started there.
+Trigger with ``{"jobs": {"worker": id, "end": id, "start": id, "start_failed": id, "start_soft": id},
+"create_prompt": text}`` (the jobs are TensorPix jobs of the simulator; ``create_end`` POSTs an AIHubMix
+job with that prompt, held queued until the harness ends it). Every sensor reads its job id from the
+upstream ``job_ids`` XCom through a template, which the triggerer renders itself for the tasks started
+there.
 
-``WitnessSensor`` appends one JSON line per ``execute`` and per ``execute_complete`` to the file named by
-``VIDJOBS_E2E_COMPLETIONS``: a task started in the triggerer must have neither, one that ends there no
-``execute_complete``.
+``WitnessSensor`` and ``WitnessCreate`` append one JSON line per ``execute`` and per ``execute_complete``
+to the file named by ``VIDJOBS_E2E_COMPLETIONS``: a task started in the triggerer must have neither, one
+that ends there no ``execute_complete``.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 
 from airflow.sdk import dag, task
 
+from airflow_provider_vidjobs.operators.aihubmix import AIHubMixCreateVideoOperator
 from airflow_provider_vidjobs.sensors.video_job import VideoJobSensor
 
 COMPLETIONS_ENV = "VIDJOBS_E2E_COMPLETIONS"
@@ -46,6 +50,20 @@ class WitnessSensor(VideoJobSensor):
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> dict[str, Any]:
         _witness("execute_complete", context)
         return super().execute_complete(context, event)
+
+
+class WitnessCreate(AIHubMixCreateVideoOperator):
+    """``AIHubMixCreateVideoOperator`` that records each start and each resumption on a worker."""
+
+    def execute(self, context: Any) -> Any:
+        _witness("execute", context)
+        return super().execute(context)
+
+    def execute_complete(
+        self, context: Any, event: dict[str, Any] | None = None, job_id: str | None = None
+    ) -> dict[str, Any]:
+        _witness("execute_complete", context)
+        return super().execute_complete(context, event, job_id=job_id)
 
 
 def _job(name: str) -> str:
@@ -106,8 +124,19 @@ def e2e_triggerer_modes() -> None:
         soft_fail=True,
         **{**common, "timeout": 8},
     )
+    # Create-and-wait ending in the triggerer: one worker start (the POST), none to resume.
+    create_end = WitnessCreate(
+        task_id="create_end",
+        prompt="{{ dag_run.conf['create_prompt'] }}",
+        extra_params={"sim": {"outcome": "stuck_queued"}},
+        wait_for_completion=True,
+        deferrable=True,
+        end_from_trigger=True,
+        **{k: v for k, v in common.items() if k != "adaptive_polling"},  # a create has no adaptive polling
+    )
     ids >> [worker, end, start, start_failed, start_soft]
     after_start(start.output)
+    after_start.override(task_id="after_create")(create_end.output)
 
 
 e2e_triggerer_modes()
