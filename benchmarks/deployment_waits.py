@@ -1,15 +1,17 @@
-"""Issue #13: what a sensor wait costs in a real deployment, three ways, in one run.
+"""Issue #13: what a wait costs in a real deployment, five ways, in one run.
 
 Starts the e2e deployment (PostgreSQL, api-server, scheduler, dag-processor, triggerer, LocalExecutor;
 ``tests/e2e/vidjobs_e2e``) and runs the same N waits (DAGs in ``deployment_dags/``) one way after the
-other: today's deferrable path (``worker``), ``end_from_trigger`` (``end``), and ``start_from_trigger`` +
-``end_from_trigger`` (``start``). Each wait's job is created stuck in the simulator; once every wait of
-the way is deferred (all sensors past their first check), each job is given 20-60 s more (the same draw
-for every way), and the run goes to its end.
+other. Sensor waits: today's deferrable path (``worker``), ``end_from_trigger`` (``end``), and
+``start_from_trigger`` + ``end_from_trigger`` (``start``). Create-and-wait
+(``AIHubMixCreateVideoOperator(wait_for_completion=True)``): today's deferrable path (``create_worker``) and
+``end_from_trigger`` (``create_end``). Each wait's job is stuck in the simulator (created there for a
+sensor, by the task's POST for a create); once every wait of the way is deferred, each job is given
+20-60 s more (the same draw for every way), and the run goes to its end.
 
 Per way it reports, from sources outside our code:
-- worker task-process starts per sensor: the scheduler's "Received executor event ... for task instance"
-  lines (one per workload the LocalExecutor ran) for the sensors' task ids;
+- worker task-process starts per wait: the scheduler's "Received executor event ... for task instance"
+  lines (one per workload the LocalExecutor ran) for the waiting tasks' ids;
 - worker CPU seconds per wait: CPU of the LocalExecutor's worker processes and every task process they
   ran (reaped children), over the way, divided by N (includes each wait's downstream task, the same in
   every way: the difference between ways is the sensor's own worker cost);
@@ -39,7 +41,7 @@ sys.path.insert(0, str(HERE.parent / "tests" / "e2e"))
 
 from vidjobs_e2e.stack import E2EStack  # noqa: E402
 
-WAYS = ("worker", "end", "start")
+WAYS = ("worker", "end", "start", "create_worker", "create_end")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 _EVENT = re.compile(
     r"Received executor event with state (\w+) for task instance TaskInstanceKey\(dag_id='([^']+)', task_id='([^']+)'"
@@ -112,18 +114,28 @@ def run_way(stack: E2EStack, way: str, durations: list[float]) -> dict[str, Any]
     control, rest = stack.sim.control, stack.rest
     dag_id = f"bench_waits_{way}"
     n = len(durations)
-    stuck = {"outcome": "stuck_queued"}
-    jobs = [control.create_job("tensorpix", prompt=f"bench {way} {i}", sim=stuck) for i in range(n)]
+    prompts = [f"bench {way} {i} ({time.time():.0f})" for i in range(n)]
+    creates = way.startswith("create")
+    if not creates:
+        stuck = {"outcome": "stuck_queued"}
+        jobs = [control.create_job("tensorpix", prompt=prompt, sim=stuck) for prompt in prompts]
     [triggerer] = stack.live_triggerers()
     cpu_workers, cpu_triggerer = executor_worker_cpu(), group_cpu(triggerer.pid)
     started = time.monotonic()
-    run_id = rest.trigger(dag_id, {"jobs": [job["id"] for job in jobs]})
+    conf = {"prompts": prompts} if creates else {"jobs": [job["id"] for job in jobs]}
+    run_id = rest.trigger(dag_id, conf)
     deadline = time.monotonic() + 1800
-    while rest.state_counts(dag_id, run_id).get("deferred", 0) < n:  # every sensor waiting in the triggerer
+    while rest.state_counts(dag_id, run_id).get("deferred", 0) < n:  # every wait deferred to the triggerer
         stack.check()
-        assert time.monotonic() < deadline, f"{way}: not all {n} sensors deferred"
+        assert time.monotonic() < deadline, f"{way}: not all {n} waits deferred"
         time.sleep(2)
     ramp = time.monotonic() - started
+    if creates:  # the jobs the tasks created, in task order (exactly one per prompt: none paid twice)
+        by_prompt: dict[str, list[dict[str, Any]]] = {}
+        for job in control.jobs(api="aihubmix"):
+            by_prompt.setdefault(str(job["vendor"].get("prompt")), []).append(job)
+        assert all(len(by_prompt.get(prompt, [])) == 1 for prompt in prompts), f"{way}: not one job per prompt"
+        jobs = [by_prompt[prompt][0] for prompt in prompts]
     ends: dict[str, float] = {}
     for job, seconds in zip(jobs, durations, strict=True):
         view = control.job(job["id"])
@@ -177,12 +189,12 @@ def main() -> None:
     finally:
         stack.close()
     print(
-        f"\n{'way':<8} {'worker starts/wait':>19} {'worker CPU s/wait':>18} {'triggerer CPU s/wait':>21} "
+        f"\n{'way':<14} {'worker starts/wait':>19} {'worker CPU s/wait':>18} {'triggerer CPU s/wait':>21} "
         f"{'lag p50 s':>10} {'lag p95 s':>10}"
     )
     for r in results:
         print(
-            f"{r['way']:<8} {r['worker_starts_per_wait']:>19.2f} {r['worker_cpu_s_per_wait']:>18.2f} "
+            f"{r['way']:<14} {r['worker_starts_per_wait']:>19.2f} {r['worker_cpu_s_per_wait']:>18.2f} "
             f"{r['triggerer_cpu_s_per_wait']:>21.3f} {r['lag_p50_s']:>10.2f} {r['lag_p95_s']:>10.2f}"
         )
 
