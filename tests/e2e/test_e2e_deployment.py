@@ -11,6 +11,7 @@ import hashlib
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from vidjobs_e2e.report import ScenarioResult
@@ -362,6 +363,12 @@ def _witnessed(stack: E2EStack, run_id: str) -> dict[str, collections.Counter[st
     return seen
 
 
+def _created_with_prompt(stack: E2EStack, prompt: str) -> list[dict[str, Any]]:
+    """The simulator's AIHubMix jobs created with exactly this prompt (each one a paid job)."""
+    assert stack.sim is not None
+    return [j for j in stack.sim.control.jobs(api="aihubmix") if j["vendor"].get("prompt") == prompt]
+
+
 def _modes_assignment(stack: E2EStack, run_id: str) -> dict[str, str | None]:
     """``{task_id: triggerer job id or None}`` of this run's deferred tasks, from the DB."""
     assert stack.pg is not None
@@ -414,7 +421,7 @@ def test_waits_that_start_and_end_in_the_triggerer(stack: E2EStack, scenario: Sc
         assert time.monotonic() < deadline, f"triggers never moved: {_modes_assignment(stack, run_id)}"
         time.sleep(1)
 
-    created = [j for j in control.jobs(api="aihubmix") if j["vendor"].get("prompt") == create_prompt]
+    created = _created_with_prompt(stack, create_prompt)
     assert len(created) == 1, f"create_end: {len(created)} jobs for its prompt, expected one"
     jobs["create_end"] = created[0]
 
@@ -459,7 +466,7 @@ def test_waits_that_start_and_end_in_the_triggerer(stack: E2EStack, scenario: Sc
         assert_matches_simulator(xcom, control.job(jobs[name]["id"]), _as_wait(api, jobs[name]["id"]))
     assert rest.xcom(MODES_DAG, run_id, "after_start")["job_id"] == jobs["start"]["id"]
     assert rest.xcom(MODES_DAG, run_id, "after_create")["job_id"] == jobs["create_end"]["id"]
-    paid = [j for j in control.jobs(api="aihubmix") if j["vendor"].get("prompt") == create_prompt]
+    paid = _created_with_prompt(stack, create_prompt)
     assert len(paid) == 1, f"create_end paid for {len(paid)} jobs across the triggerer kill"
     # Which work ran on a worker: the witness file of the sensors' own execute / execute_complete.
     witnessed = _witnessed(stack, run_id)
