@@ -9,11 +9,15 @@ it takes for the whole suite to run over it. ``tests/testing/test_registries.py`
 from __future__ import annotations
 
 import dataclasses
+import json
+from pathlib import Path
 from typing import Any
 
 from airflow_provider_vidjobs.hooks.registry import HOOKS, ApiSpec
 from airflow_provider_vidjobs.testing.simulator.apis import APIS as SIM_APIS
 from airflow_provider_vidjobs.testing.simulator.spec import ContractFacts, SimApi
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +52,11 @@ class ContractApi:
     def fixture(self) -> str:
         """The vendor example document in ``tests/fixtures``."""
         return self.sim.contract.fixture
+
+    def example(self) -> dict[str, Any]:
+        """A fresh copy of the vendor example document, carrying the API's ``sample_id``."""
+        doc: dict[str, Any] = json.loads((FIXTURES / self.fixture).read_text())
+        return {**doc, "id": self.facts.sample_id}
 
     @property
     def job_fields(self) -> dict[str, Any]:

@@ -471,7 +471,7 @@ SPEC = SimApi(
         job_endpoint=EP_RETRIEVE,
         asset_endpoint=EP_CONTENT,
         fixture="aihubmix_retrieve_video.json",
-        sample_id="video_123",
+        sample_id="5fWV19OuBTZ4Uh6PkLTb8491Ys1/SdrYAJjsi+xp7jam1crb04v/oA==",
         wire_statuses=WIRE_STATUS,
         drift={
             "kind": "drift",
