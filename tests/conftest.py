@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
+from _apis import CONTRACT_APIS
 
 #: The API key of every test connection. It must never appear in an error, a repr or a log line.
 CANARY_KEY = "canary-sk-7f3a9c2e41d84b6f9a0c5e13d7b2"
@@ -140,9 +141,10 @@ def canary_key() -> str:
 
 @pytest.fixture
 def connections(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
-    """``tensorpix_default`` and ``aihubmix_default`` with the canary key; call the fixture to add or replace one."""
-    set_connection(monkeypatch, "tensorpix_default", "tensorpix")
-    set_connection(monkeypatch, "aihubmix_default", "aihubmix")
+    """Every registered API's default connection (``<conn type>_default``, see tests/_apis.py) with the canary
+    key; call the fixture to add or replace one."""
+    for name, contract in CONTRACT_APIS.items():
+        set_connection(monkeypatch, contract.conn_id, name)
 
     def define(conn_id: str, conn_type: str, **fields: Any) -> None:
         set_connection(monkeypatch, conn_id, conn_type, **fields)

@@ -20,7 +20,8 @@ import fsspec
 import httpx
 import pytest
 
-from airflow_provider_vidjobs.testing.simulator import SimulatorHandle, aihubmix_api, synthetic_video_sha256
+from airflow_provider_vidjobs.testing.simulator import SimulatorHandle, synthetic_video_sha256
+from airflow_provider_vidjobs.testing.simulator.apis import aihubmix as aihubmix_api
 
 pytestmark = pytest.mark.dagtest
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from _apis import API_NAMES, ContractApi, contract_api
+
 from airflow_provider_vidjobs.hooks import clients
 from airflow_provider_vidjobs.operators.download import DownloadVideoOperator
 from airflow_provider_vidjobs.sensors.video_job import VideoJobSensor
@@ -24,7 +26,8 @@ from airflow_provider_vidjobs.triggers.video_job import VideoJobTrigger
 
 #: tests/conftest.py's canary (checked equal by the ``_same_canary_as_the_whole_suite`` fixture).
 CANARY_KEY = "canary-sk-7f3a9c2e41d84b6f9a0c5e13d7b2"
-PROVIDERS = ("tensorpix", "aihubmix")
+#: Every registered API (package and simulator tables, see tests/_apis.py): what the suite runs over.
+PROVIDERS: tuple[str, ...] = API_NAMES
 #: Connection extras that keep a hung request short.
 FAST_TIMEOUTS = {"timeout": 2, "connect_timeout": 2}
 #: A quick, fixed cadence for triggers and pokes.
@@ -95,10 +98,14 @@ class Outcome:
         return out
 
 
+def contract(provider: str) -> ContractApi:
+    """The registered API's facts (endpoints, wire statuses, test-job fields...)."""
+    return contract_api(provider)
+
+
 def new_job(sim: SimulatorHandle, provider: str, timeline: dict[str, Any] | None = None, **fields: Any) -> str:
-    """A simulated job; AIHubMix ids get ``/``, ``+`` and ``=`` in them, as real ones may."""
-    if provider == "aihubmix":
-        fields.setdefault("id_style", "slashy")
+    """A simulated job with the API's test-job fields (AIHubMix ids get ``/``, ``+`` and ``=``, as real ones may)."""
+    fields = {**contract(provider).job_fields, **fields}
     return str(sim.control.create_job(provider, sim=timeline or QUICK, **fields)["id"])
 
 

@@ -22,7 +22,16 @@ import pytest
 
 from airflow_provider_vidjobs.testing.simulator import SimulatorHandle
 
-from ._harness import CANARY_KEY, FAST_TIMEOUTS, Outcome, download_outcome, poke_outcome, trigger_outcome
+from ._harness import (
+    CANARY_KEY,
+    FAST_TIMEOUTS,
+    PROVIDERS,
+    Outcome,
+    contract,
+    download_outcome,
+    poke_outcome,
+    trigger_outcome,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -146,11 +155,12 @@ def define_connection(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
 
 @pytest.fixture
 def sim(vidjobs_simulator: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> SimulatorHandle:
-    """The reset simulator accepting only the canary key; both default connections point at it with it."""
-    vidjobs_simulator.control.set_keys(tensorpix=[CANARY_KEY], aihubmix=[CANARY_KEY])
-    for conn_id, conn_type in (("tensorpix_default", "tensorpix"), ("aihubmix_default", "aihubmix")):
-        conn = {"conn_type": conn_type, "host": vidjobs_simulator.url, "password": CANARY_KEY, "extra": FAST_TIMEOUTS}
-        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
+    """The reset simulator accepting only the canary key; every registered API's default connection points
+    at it with it."""
+    vidjobs_simulator.control.set_keys(**{provider: [CANARY_KEY] for provider in PROVIDERS})
+    for provider in PROVIDERS:
+        conn = {"conn_type": provider, "host": vidjobs_simulator.url, "password": CANARY_KEY, "extra": FAST_TIMEOUTS}
+        monkeypatch.setenv(f"AIRFLOW_CONN_{contract(provider).conn_id.upper()}", json.dumps(conn))
     return vidjobs_simulator
 
 

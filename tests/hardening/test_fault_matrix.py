@@ -33,14 +33,31 @@ from airflow_provider_vidjobs.exceptions import (
     JobNotFoundError,
     VideoJobError,
 )
+from airflow_provider_vidjobs.hooks.registry import hook_class
 from airflow_provider_vidjobs.testing.simulator import SimulatorHandle
 
-from ._harness import DONE, FOREVER, QUICK, Outcome, files_in, job_stats, new_job
+from ._harness import DONE, FOREVER, PROVIDERS, QUICK, Outcome, contract, files_in, job_stats, new_job
 from ._servers import black_hole, closed_port
 
 PATHS = ("trigger", "poke", "download")
-JOB_GET = {"tensorpix": "GET /api/video-gen/jobs/{id}/", "aihubmix": "GET /v1/videos/{video_id}"}
-ASSET_GET = {"tensorpix": "GET /_storage/tensorpix/{job_id}/{file}", "aihubmix": "GET /v1/videos/{video_id}/content"}
+STORAGE = tuple(p for p in PROVIDERS if contract(p).facts.presigned_storage)
+each_api = pytest.mark.parametrize("provider", PROVIDERS)
+
+
+def job_get(provider: str) -> str:
+    """The endpoint a wait on ``provider`` polls (fault rules on it hit every poll)."""
+    return contract(provider).job_endpoint
+
+
+def asset_get(provider: str) -> str:
+    """The endpoint ``provider``'s video bytes come from."""
+    return contract(provider).asset_endpoint
+
+
+def rereads(path: str, provider: str) -> int:
+    """Job reads after the trigger's event: its pre-signed URLs travel masked (``signature=***``), so the
+    resumed task reads the job once more for a working URL (README, "Connections")."""
+    return 1 if path == "trigger" and contract(provider).facts.presigned_storage else 0
 
 
 def job_for(sim: SimulatorHandle, path: str, provider: str, *faults: dict[str, Any], **timeline: Any) -> str:
@@ -89,14 +106,15 @@ def after_first_poll(sim: SimulatorHandle, job_id: str, action: Callable[[], Non
 # ----- 429 ---------------------------------------------------------------------------------------
 
 
+@each_api
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize(("retry_after", "fmt"), [(1, "seconds"), (2, "http-date")])
 def test_429_with_retry_after_is_waited_out(
-    sim: SimulatorHandle, run: Any, retry_sleeps: list[float], path: str, retry_after: int, fmt: str
+    sim: SimulatorHandle, run: Any, retry_sleeps: list[float], path: str, retry_after: int, fmt: str, provider: str
 ) -> None:
     rule = {"kind": "http_error", "status": 429, "retry_after": retry_after, "retry_after_format": fmt, "count": 1}
-    job_id = job_for(sim, path, "tensorpix", {**rule, "endpoint": JOB_GET["tensorpix"]})
-    outcome = run(path, "tensorpix", job_id, **({"policy": {"max_interval": 5}} if path == "trigger" else {}))
+    job_id = job_for(sim, path, provider, {**rule, "endpoint": job_get(provider)})
+    outcome = run(path, provider, job_id, **({"policy": {"max_interval": 5}} if path == "trigger" else {}))
     assert_succeeded(outcome, job_id)
     assert job_stats(sim, job_id)["statuses"]["429"] == 1
     if path == "trigger":
@@ -107,14 +125,15 @@ def test_429_with_retry_after_is_waited_out(
         assert retry_after - 1 < retry_sleeps[0] <= retry_after + 0.01
 
 
+@each_api
 @pytest.mark.parametrize("path", PATHS)
 def test_429_without_retry_after_backs_off(
-    sim: SimulatorHandle, run: Any, retry_sleeps: list[float], path: str
+    sim: SimulatorHandle, run: Any, retry_sleeps: list[float], path: str, provider: str
 ) -> None:
     job_id = job_for(
-        sim, path, "aihubmix", {"kind": "http_error", "status": 429, "count": 2, "endpoint": JOB_GET["aihubmix"]}
+        sim, path, provider, {"kind": "http_error", "status": 429, "count": 2, "endpoint": job_get(provider)}
     )
-    outcome = run(path, "aihubmix", job_id)
+    outcome = run(path, provider, job_id)
     assert_succeeded(outcome, job_id)
     assert job_stats(sim, job_id)["statuses"]["429"] == 2
     if path != "trigger":
@@ -124,13 +143,14 @@ def test_429_without_retry_after_backs_off(
         assert outcome.elapsed < 2
 
 
+@each_api
 @pytest.mark.parametrize("path", PATHS)
 def test_429_with_an_hour_long_retry_after_is_capped(
-    sim: SimulatorHandle, run: Any, retry_sleeps: list[float], path: str
+    sim: SimulatorHandle, run: Any, retry_sleeps: list[float], path: str, provider: str
 ) -> None:
-    rule = {"kind": "http_error", "status": 429, "retry_after": 3600, "count": 1, "endpoint": JOB_GET["tensorpix"]}
-    job_id = job_for(sim, path, "tensorpix", rule)
-    outcome = run(path, "tensorpix", job_id)
+    rule = {"kind": "http_error", "status": 429, "retry_after": 3600, "count": 1, "endpoint": job_get(provider)}
+    job_id = job_for(sim, path, provider, rule)
+    outcome = run(path, provider, job_id)
     assert_succeeded(outcome, job_id)
     if path == "trigger":
         assert outcome.elapsed < 3  # capped at the poll policy's max_interval (0.5 s here)
@@ -141,14 +161,14 @@ def test_429_with_an_hour_long_retry_after_is_capped(
 # ----- 5xx ---------------------------------------------------------------------------------------
 
 
+@each_api
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
 def test_5xx_burst_shorter_than_the_retry_budget_is_absorbed(
-    sim: SimulatorHandle, run: Any, retry_sleeps: list[float], path: str, status: int
+    sim: SimulatorHandle, run: Any, retry_sleeps: list[float], path: str, status: int, provider: str
 ) -> None:
-    provider = "aihubmix" if status % 2 else "tensorpix"
     job_id = job_for(
-        sim, path, provider, {"kind": "http_error", "status": status, "count": 3, "endpoint": JOB_GET[provider]}
+        sim, path, provider, {"kind": "http_error", "status": status, "count": 3, "endpoint": job_get(provider)}
     )
     outcome = run(path, provider, job_id)
     assert_succeeded(outcome, job_id)
@@ -157,84 +177,99 @@ def test_5xx_burst_shorter_than_the_retry_budget_is_absorbed(
         assert len(retry_sleeps) == 3  # all inside one get_job: attempts 2, 3 and 4 of 4
 
 
+@each_api
 def test_5xx_burst_longer_than_the_retry_budget_poke_keeps_waiting(
-    sim: SimulatorHandle, run: Any, retry_sleeps: list[float], leak_watch: Any
+    sim: SimulatorHandle, run: Any, retry_sleeps: list[float], leak_watch: Any, provider: str
 ) -> None:
     """Five 503s: the first poke spends its 4 attempts and reports 'not done'; the next poke succeeds."""
-    job_id = job_for(sim, "poke", "tensorpix", {"kind": "http_error", "status": 503, "count": 5})
-    outcome = run("poke", "tensorpix", job_id)
+    job_id = job_for(sim, "poke", provider, {"kind": "http_error", "status": 503, "count": 5})
+    outcome = run("poke", provider, job_id)
     assert_succeeded(outcome, job_id)
     assert job_stats(sim, job_id)["statuses"]["503"] == 5
     assert "will check again" in leak_watch.read_output()
 
 
-def test_5xx_burst_longer_than_one_request_budget_trigger_keeps_waiting(sim: SimulatorHandle, run: Any) -> None:
+@each_api
+def test_5xx_burst_longer_than_one_request_budget_trigger_keeps_waiting(
+    sim: SimulatorHandle, run: Any, provider: str
+) -> None:
     """The trigger polls with one attempt each and sits failures out within its failure budget."""
-    job_id = job_for(sim, "trigger", "aihubmix", {"kind": "http_error", "status": 502, "count": 6})
-    outcome = run("trigger", "aihubmix", job_id)
+    job_id = job_for(sim, "trigger", provider, {"kind": "http_error", "status": 502, "count": 6})
+    outcome = run("trigger", provider, job_id)
     assert_succeeded(outcome, job_id)
     assert job_stats(sim, job_id)["statuses"]["502"] == 6
 
 
-def test_5xx_outage_longer_than_the_failure_budget_trigger_gives_up(sim: SimulatorHandle, run: Any) -> None:
-    job_id = job_for(sim, "trigger", "tensorpix", {"kind": "http_error", "status": 503, "count": 10_000})
-    outcome = run("trigger", "tensorpix", job_id, policy={"failure_budget": 1.0})
+@each_api
+def test_5xx_outage_longer_than_the_failure_budget_trigger_gives_up(
+    sim: SimulatorHandle, run: Any, provider: str
+) -> None:
+    job_id = job_for(sim, "trigger", provider, {"kind": "http_error", "status": 503, "count": 10_000})
+    outcome = run("trigger", provider, job_id, policy={"failure_budget": 1.0})
     assert outcome.event is not None
     assert outcome.event["outcome"] == "error"
     assert isinstance(outcome.error, APIUnavailableError)
-    assert_names(outcome, "tensorpix", job_id, "gave up after", "failed polls over 1 s", "HTTP 503")
+    assert_names(outcome, provider, job_id, "gave up after", "failed polls over 1 s", "HTTP 503")
     assert outcome.elapsed < 5
 
 
-def test_5xx_burst_longer_than_the_retry_budget_download_fails(sim: SimulatorHandle, run: Any, tmp_path: Path) -> None:
-    job_id = job_for(sim, "download", "aihubmix", {"kind": "http_error", "status": 503, "count": 4})
-    outcome = run("download", "aihubmix", job_id)
+@each_api
+def test_5xx_burst_longer_than_the_retry_budget_download_fails(
+    sim: SimulatorHandle, run: Any, tmp_path: Path, provider: str
+) -> None:
+    job_id = job_for(sim, "download", provider, {"kind": "http_error", "status": 503, "count": 4})
+    outcome = run("download", provider, job_id)
     assert isinstance(outcome.error, APIUnavailableError)
-    assert_names(outcome, "aihubmix", job_id, "HTTP 503", "the API is unavailable")
+    assert_names(outcome, provider, job_id, "HTTP 503", "the API is unavailable")
     assert files_in(tmp_path) == []
 
 
-def test_5xx_from_storage_fails_the_download(sim: SimulatorHandle, run: Any, tmp_path: Path) -> None:
-    rule = {"kind": "http_error", "status": 503, "count": 1, "endpoint": ASSET_GET["tensorpix"]}
-    job_id = job_for(sim, "download", "tensorpix", rule)
-    outcome = run("download", "tensorpix", job_id)
+@pytest.mark.parametrize("provider", STORAGE)
+def test_5xx_from_storage_fails_the_download(sim: SimulatorHandle, run: Any, tmp_path: Path, provider: str) -> None:
+    rule = {"kind": "http_error", "status": 503, "count": 1, "endpoint": asset_get(provider)}
+    job_id = job_for(sim, "download", provider, rule)
+    outcome = run("download", provider, job_id)
     assert isinstance(outcome.error, DownloadError)
-    assert_names(outcome, "tensorpix", job_id, "could not be downloaded", "HTTP 503")
+    assert_names(outcome, provider, job_id, "could not be downloaded", "HTTP 503")
     assert files_in(tmp_path) == []
 
 
 # ----- timeouts, refused and reset connections ---------------------------------------------------
 
 
+@each_api
 @pytest.mark.parametrize("path", PATHS)
 def test_connect_timeout(
-    sim: SimulatorHandle, run: Any, define_connection: Any, tmp_path: Path, leak_watch: Any, path: str
+    sim: SimulatorHandle, run: Any, define_connection: Any, tmp_path: Path, leak_watch: Any, path: str, provider: str
 ) -> None:
     with black_hole() as url:
-        define_connection("hole", "tensorpix", url, extra={"connect_timeout": 0.2, "timeout": 0.5, "max_attempts": 2})
-        job_id = "3c90c3cc-0d44-4b50-8888-8dd25736052a"
-        outcome = run(path, "tensorpix", job_id, conn_id="hole", **_give_up_fast(path))
+        define_connection("hole", provider, url, extra={"connect_timeout": 0.2, "timeout": 0.5, "max_attempts": 2})
+        job_id = contract(provider).facts.sample_id
+        outcome = run(path, provider, job_id, conn_id="hole", **_give_up_fast(path))
     if path == "poke":  # transient: the sensor keeps poking until its own timeout
         assert isinstance(outcome.error, AirflowSensorTimeout)
         assert "timed out talking to" in leak_watch.read_output()
     else:
         assert isinstance(outcome.error, APIUnavailableError)
-        assert_names(outcome, "tensorpix", job_id, f"timed out talking to {url}", "ConnectTimeout")
+        assert_names(outcome, provider, job_id, f"timed out talking to {url}", "ConnectTimeout")
     assert files_in(tmp_path) == []
 
 
+@each_api
 @pytest.mark.parametrize("path", PATHS)
-def test_connection_refused(sim: SimulatorHandle, run: Any, define_connection: Any, leak_watch: Any, path: str) -> None:
+def test_connection_refused(
+    sim: SimulatorHandle, run: Any, define_connection: Any, leak_watch: Any, path: str, provider: str
+) -> None:
     url = closed_port()
-    define_connection("refused", "aihubmix", url, extra={"max_attempts": 2})
-    job_id = "video_123"
-    outcome = run(path, "aihubmix", job_id, conn_id="refused", **_give_up_fast(path))
+    define_connection("refused", provider, url, extra={"max_attempts": 2})
+    job_id = contract(provider).facts.sample_id
+    outcome = run(path, provider, job_id, conn_id="refused", **_give_up_fast(path))
     if path == "poke":
         assert isinstance(outcome.error, AirflowSensorTimeout)
         assert f"could not reach {url}" in leak_watch.read_output()
     else:
         assert isinstance(outcome.error, APIUnavailableError)
-        assert_names(outcome, "aihubmix", job_id, f"could not reach {url}")
+        assert_names(outcome, provider, job_id, f"could not reach {url}")
 
 
 def _give_up_fast(path: str) -> dict[str, Any]:
@@ -245,27 +280,29 @@ def _give_up_fast(path: str) -> dict[str, Any]:
     return {}
 
 
+@each_api
 @pytest.mark.parametrize("path", PATHS)
 def test_read_timeout_is_retried(
-    sim: SimulatorHandle, run: Any, define_connection: Any, retry_sleeps: list[float], path: str
+    sim: SimulatorHandle, run: Any, define_connection: Any, retry_sleeps: list[float], path: str, provider: str
 ) -> None:
-    define_connection("slow", "aihubmix", sim.url, extra={"timeout": 0.3})
-    rule = {"kind": "latency", "delay_s": 1.0, "count": 1, "endpoint": JOB_GET["aihubmix"]}
-    job_id = job_for(sim, path, "aihubmix", rule)
-    outcome = run(path, "aihubmix", job_id, conn_id="slow")
+    define_connection("slow", provider, sim.url, extra={"timeout": 0.3})
+    rule = {"kind": "latency", "delay_s": 1.0, "count": 1, "endpoint": job_get(provider)}
+    job_id = job_for(sim, path, provider, rule)
+    outcome = run(path, provider, job_id, conn_id="slow")
     assert_succeeded(outcome, job_id)
     if path != "trigger":
         assert len(retry_sleeps) == 1
 
 
+@each_api
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("mode", ["rst", "fin"])
 def test_connection_reset_mid_body_is_retried(
-    sim: SimulatorHandle, run: Any, retry_sleeps: list[float], path: str, mode: str
+    sim: SimulatorHandle, run: Any, retry_sleeps: list[float], path: str, mode: str, provider: str
 ) -> None:
-    rule = {"kind": "reset", "reset_after_bytes": 40, "reset_mode": mode, "count": 1, "endpoint": JOB_GET["tensorpix"]}
-    job_id = job_for(sim, path, "tensorpix", rule)
-    outcome = run(path, "tensorpix", job_id)
+    rule = {"kind": "reset", "reset_after_bytes": 40, "reset_mode": mode, "count": 1, "endpoint": job_get(provider)}
+    job_id = job_for(sim, path, provider, rule)
+    outcome = run(path, provider, job_id)
     assert_succeeded(outcome, job_id)
     assert sim.control.stats()["faults_fired"]["reset"] == 1
 
@@ -276,13 +313,13 @@ def test_connection_reset_mid_body_is_retried(
 NOT_JSON = [("truncated_json", "bytes that are not valid JSON"), ("html", "an HTML page")]
 
 
+@each_api
 @pytest.mark.parametrize("path", ["poke", "download"])
 @pytest.mark.parametrize(("kind", "looks"), NOT_JSON)
 def test_a_200_that_is_not_json_fails_a_single_read_clearly(
-    sim: SimulatorHandle, run: Any, tmp_path: Path, path: str, kind: str, looks: str
+    sim: SimulatorHandle, run: Any, tmp_path: Path, path: str, kind: str, looks: str, provider: str
 ) -> None:
-    provider = "aihubmix" if kind == "html" else "tensorpix"
-    job_id = job_for(sim, path, provider, {"kind": kind, "count": 1, "endpoint": JOB_GET[provider]})
+    job_id = job_for(sim, path, provider, {"kind": kind, "count": 1, "endpoint": job_get(provider)})
     outcome = run(path, provider, job_id)
     assert isinstance(outcome.error, InvalidResponseError)
     assert_names(outcome, provider, job_id, looks, "HTTP 200", "instead of JSON", "; it starts ")
@@ -290,14 +327,14 @@ def test_a_200_that_is_not_json_fails_a_single_read_clearly(
     assert files_in(tmp_path) == []
 
 
+@each_api
 @pytest.mark.parametrize(("kind", "looks"), NOT_JSON)
 def test_a_200_that_is_not_json_is_sat_out_by_a_deferred_wait(
-    sim: SimulatorHandle, run: Any, leak_watch: Any, kind: str, looks: str
+    sim: SimulatorHandle, run: Any, leak_watch: Any, kind: str, looks: str, provider: str
 ) -> None:
     """A proxy's error page or a cut-short body in the middle of a long wait is a blip, not the end of it:
     logged once (with the body's first bytes), then polled again within the failure budget."""
-    provider = "aihubmix" if kind == "html" else "tensorpix"
-    job_id = job_for(sim, "trigger", provider, {"kind": kind, "count": 2, "endpoint": JOB_GET[provider]})
+    job_id = job_for(sim, "trigger", provider, {"kind": kind, "count": 2, "endpoint": job_get(provider)})
     outcome = run("trigger", provider, job_id)
     assert_succeeded(outcome, job_id)
     assert job_stats(sim, job_id)["requests"] >= 3
@@ -307,36 +344,25 @@ def test_a_200_that_is_not_json_is_sat_out_by_a_deferred_wait(
     assert "will keep trying for up to" in logged
 
 
-def test_a_200_that_is_never_json_ends_the_wait_after_the_failure_budget(sim: SimulatorHandle, run: Any) -> None:
-    rule = {"kind": "html", "count": 10_000, "endpoint": JOB_GET["aihubmix"]}
-    job_id = job_for(sim, "trigger", "aihubmix", rule)
-    outcome = run("trigger", "aihubmix", job_id, policy={"failure_budget": 1.0})
+@each_api
+def test_a_200_that_is_never_json_ends_the_wait_after_the_failure_budget(
+    sim: SimulatorHandle, run: Any, provider: str
+) -> None:
+    rule = {"kind": "html", "count": 10_000, "endpoint": job_get(provider)}
+    job_id = job_for(sim, "trigger", provider, rule)
+    outcome = run("trigger", provider, job_id, policy={"failure_budget": 1.0})
     assert outcome.event is not None
     assert outcome.event["outcome"] == "error"
     assert isinstance(outcome.error, InvalidResponseError)
-    assert_names(outcome, "aihubmix", job_id, "gave up after", "failed polls over 1 s", "an HTML page")
+    assert_names(outcome, provider, job_id, "gave up after", "failed polls over 1 s", "an HTML page")
     assert outcome.elapsed < 5
 
 
 @pytest.mark.parametrize("path", PATHS)
-@pytest.mark.parametrize("provider", ["tensorpix", "aihubmix"])
+@each_api
 def test_schema_drift_is_tolerated(sim: SimulatorHandle, run: Any, path: str, provider: str) -> None:
-    if provider == "tensorpix":
-        drift = {
-            "kind": "drift",
-            "extra": {"new_top_level": {"nested": [1, 2]}, "progress": "100", "cost": 2.5},
-            "remove": ["options", "input_images"],
-            "nulls": ["prompt", "model", "started_at", "generated_video.thumbnail", "generated_video.n_frames"],
-        }
-    else:
-        drift = {
-            "kind": "drift",
-            "extra": {"progress": "100", "created_at": "1795446636", "width": "720", "audio": True},
-            "remove": ["expires_at", "remixed_from_video_id", "quality"],
-            "nulls": ["prompt", "size", "model"],
-            "seconds_as_number": True,
-        }
-    job_id = job_for(sim, path, provider, {**drift, "endpoint": JOB_GET[provider]})
+    drift = dict(contract(provider).facts.drift)
+    job_id = job_for(sim, path, provider, {**drift, "endpoint": job_get(provider)})
     outcome = run(path, provider, job_id)
     assert_succeeded(outcome, job_id)
     if path != "download":
@@ -347,57 +373,70 @@ def test_schema_drift_is_tolerated(sim: SimulatorHandle, run: Any, path: str, pr
 # ----- statuses ----------------------------------------------------------------------------------
 
 
+@each_api
 @pytest.mark.parametrize("path", ["trigger", "poke"])
 def test_unknown_status_keeps_the_wait_going_and_is_logged_once(
-    sim: SimulatorHandle, run: Any, leak_watch: Any, fresh_status_warnings: None, path: str
+    sim: SimulatorHandle, run: Any, leak_watch: Any, fresh_status_warnings: None, path: str, provider: str
 ) -> None:
     rule = {"kind": "unknown_status", "value": "RENDERING_ON_GPU", "count": 4}
-    job_id = job_for(sim, path, "aihubmix", rule, queued_s=0, running_s=0)
-    outcome = run(path, "aihubmix", job_id)
+    # Without its file for those reads: an API where a file means done would end the wait on the first.
+    hide = {"kind": "drift", "nulls": list(contract(provider).facts.file_fields), "count": 4}
+    job_id = job_for(sim, path, provider, rule, hide, queued_s=0, running_s=0)
+    outcome = run(path, provider, job_id)
     assert_succeeded(outcome, job_id)
-    assert job_stats(sim, job_id)["requests"] == 5
+    assert job_stats(sim, job_id)["requests"] == 5 + rereads(path, provider)
     warnings = [r for r in leak_watch.caplog.records if "RENDERING_ON_GPU" in r.getMessage()]
     assert len(warnings) == 1
     assert "treating the job as still running" in warnings[0].getMessage()
 
 
+@each_api
 @pytest.mark.parametrize("path", ["trigger", "poke"])
-def test_unknown_status_mapped_by_the_user_ends_the_wait(sim: SimulatorHandle, run: Any, path: str) -> None:
-    job_id = job_for(sim, path, "aihubmix", {"kind": "unknown_status", "value": "RENDERED"}, outcome="stuck")
+def test_unknown_status_mapped_by_the_user_ends_the_wait(
+    sim: SimulatorHandle, run: Any, path: str, provider: str
+) -> None:
+    job_id = job_for(sim, path, provider, {"kind": "unknown_status", "value": "RENDERED"}, outcome="stuck")
     overrides = {"RENDERED": "succeeded"}
     options = {"status_overrides": overrides}
-    outcome = run(path, "aihubmix", job_id, **options)
+    outcome = run(path, provider, job_id, **options)
     assert outcome.ok, outcome.message
     assert outcome.value["status"] == "succeeded"
     assert outcome.value["vendor_status"] == "RENDERED"
 
 
-def test_unknown_status_with_the_file_present_downloads(sim: SimulatorHandle, run: Any) -> None:
-    """TensorPix: a ``generated_video.file`` means done, whatever the status string says."""
-    job_id = job_for(sim, "download", "tensorpix", {"kind": "unknown_status", "value": "FINALIZING"})
-    outcome = run("download", "tensorpix", job_id)
+@pytest.mark.parametrize("provider", [p for p in PROVIDERS if contract(p).facts.file_means_done])
+def test_unknown_status_with_the_file_present_downloads(sim: SimulatorHandle, run: Any, provider: str) -> None:
+    """An API whose job JSON carries the file (TensorPix's ``generated_video.file``): done, whatever the
+    status string says."""
+    job_id = job_for(sim, "download", provider, {"kind": "unknown_status", "value": "FINALIZING"})
+    outcome = run("download", provider, job_id)
     assert_succeeded(outcome, job_id)
 
 
-def test_unknown_status_without_a_file_refuses_the_download(sim: SimulatorHandle, run: Any, tmp_path: Path) -> None:
-    job_id = job_for(sim, "download", "aihubmix", {"kind": "unknown_status", "value": "FINALIZING"})
-    outcome = run("download", "aihubmix", job_id)
+@each_api
+def test_unknown_status_without_a_file_refuses_the_download(
+    sim: SimulatorHandle, run: Any, tmp_path: Path, provider: str
+) -> None:
+    hide = {"kind": "drift", "nulls": list(contract(provider).facts.file_fields)}
+    job_id = job_for(sim, "download", provider, {"kind": "unknown_status", "value": "FINALIZING"}, hide)
+    outcome = run("download", provider, job_id)
     assert isinstance(outcome.error, DownloadError)
-    assert_names(outcome, "aihubmix", job_id, "has no video to download (status unknown)")
+    assert_names(outcome, provider, job_id, "has no video to download (status unknown)")
     assert files_in(tmp_path) == []
 
 
 def _backwards(provider: str) -> list[dict[str, Any]]:
     """Reads 1: queued; 2: completed (the truth); 3 and later: running again, without the file."""
-    running = "processing" if provider == "tensorpix" else "in_progress"
-    no_file = ["generated_video"] if provider == "tensorpix" else []  # a TensorPix file alone means done
+    facts = contract(provider).facts
+    running = facts.wire_statuses["running"]
+    no_file = list(facts.file_fields)  # where a file alone means done, it must go too
     first: dict[str, Any] = {"kind": "drift", "count": 1, "extra": {"status": "queued"}, "nulls": no_file}
     later: dict[str, Any] = {"kind": "drift", "skip": 2, "extra": {"status": running, "progress": 10}, "nulls": no_file}
     return [first, later]
 
 
 @pytest.mark.parametrize("path", ["trigger", "poke"])
-@pytest.mark.parametrize("provider", ["tensorpix", "aihubmix"])
+@each_api
 def test_status_going_backwards_after_completion_cannot_reopen_the_wait(
     sim: SimulatorHandle, run: Any, path: str, provider: str
 ) -> None:
@@ -407,11 +446,10 @@ def test_status_going_backwards_after_completion_cannot_reopen_the_wait(
     assert_succeeded(outcome, job_id)
     # The trigger stops at the first terminal status. A TensorPix event's signed URLs are masked, so the
     # resumed task reads the job once more; that read now says running, and the trigger's view is kept.
-    reread = 1 if path == "trigger" and provider == "tensorpix" else 0
-    assert job_stats(sim, job_id)["requests"] == 2 + reread
+    assert job_stats(sim, job_id)["requests"] == 2 + rereads(path, provider)
 
 
-@pytest.mark.parametrize("provider", ["tensorpix", "aihubmix"])
+@each_api
 def test_status_going_backwards_before_the_download(
     sim: SimulatorHandle, run: Any, tmp_path: Path, provider: str
 ) -> None:
@@ -425,102 +463,115 @@ def test_status_going_backwards_before_the_download(
     assert files_in(tmp_path) == []
 
 
+@each_api
 @pytest.mark.parametrize("path", ["trigger", "poke"])
-def test_running_going_back_to_queued_keeps_waiting(sim: SimulatorHandle, run: Any, path: str) -> None:
+def test_running_going_back_to_queued_keeps_waiting(sim: SimulatorHandle, run: Any, path: str, provider: str) -> None:
+    facts = contract(provider).facts
     rules = [
-        {"kind": "unknown_status", "value": "in_progress", "count": 2},
-        {"kind": "unknown_status", "value": "queued", "skip": 2, "count": 2},
+        {"kind": "unknown_status", "value": facts.wire_statuses["running"], "count": 2},
+        {"kind": "unknown_status", "value": facts.wire_statuses["queued"], "skip": 2, "count": 2},
+        {"kind": "drift", "nulls": list(facts.file_fields), "count": 4},
     ]
-    job_id = job_for(sim, path, "aihubmix", *rules, queued_s=0, running_s=0)
-    outcome = run(path, "aihubmix", job_id)
+    job_id = job_for(sim, path, provider, *rules, queued_s=0, running_s=0)
+    outcome = run(path, provider, job_id)
     assert_succeeded(outcome, job_id)
-    assert job_stats(sim, job_id)["requests"] == 5
+    assert job_stats(sim, job_id)["requests"] == 5 + rereads(path, provider)
 
 
+@each_api
 @pytest.mark.parametrize("path", ["trigger", "poke"])
-def test_job_failed_at_the_vendor(sim: SimulatorHandle, run: Any, path: str) -> None:
-    job_id = job_for(sim, path, "aihubmix", outcome="failed", error_code="moderation_blocked", error_message="No.")
-    outcome = run(path, "aihubmix", job_id)
+def test_job_failed_at_the_vendor(sim: SimulatorHandle, run: Any, path: str, provider: str) -> None:
+    job_id = job_for(sim, path, provider, outcome="failed", error_code="moderation_blocked", error_message="No.")
+    outcome = run(path, provider, job_id)
     assert isinstance(outcome.error, JobFailedError)
-    assert_names(outcome, "aihubmix", job_id, "ended failed", "moderation_blocked", "No.")
+    reported = ("moderation_blocked", "No.") if contract(provider).facts.reports_error else ()
+    assert_names(outcome, provider, job_id, "ended failed", *reported)
 
 
-def test_job_failed_at_the_vendor_download(sim: SimulatorHandle, run: Any, tmp_path: Path) -> None:
-    job_id = job_for(sim, "download", "tensorpix", outcome="failed")
-    outcome = run("download", "tensorpix", job_id)
+@each_api
+def test_job_failed_at_the_vendor_download(sim: SimulatorHandle, run: Any, tmp_path: Path, provider: str) -> None:
+    job_id = job_for(sim, "download", provider, outcome="failed")
+    outcome = run("download", provider, job_id)
     assert isinstance(outcome.error, DownloadError)
-    assert_names(outcome, "tensorpix", job_id, "has no video to download (status failed)")
+    assert_names(outcome, provider, job_id, "has no video to download (status failed)")
     assert files_in(tmp_path) == []
 
 
 # ----- a job that never ends ---------------------------------------------------------------------
 
 
-def test_job_that_never_ends_trigger_times_out(sim: SimulatorHandle, run: Any) -> None:
-    job_id = new_job(sim, "tensorpix", FOREVER)
-    outcome = run("trigger", "tensorpix", job_id, deadline_in=0.5)
+@each_api
+def test_job_that_never_ends_trigger_times_out(sim: SimulatorHandle, run: Any, provider: str) -> None:
+    job_id = new_job(sim, provider, FOREVER)
+    outcome = run("trigger", provider, job_id, deadline_in=0.5)
     assert outcome.event is not None
     assert outcome.event["outcome"] == "timeout"
     assert isinstance(outcome.error, AirflowSensorTimeout)
-    assert f"tensorpix job {job_id}: not finished by the task's deadline; last seen running" in outcome.message
+    assert f"{provider} job {job_id}: not finished by the task's deadline; last seen running" in outcome.message
     assert outcome.event["job"]["status"] == "running"  # the last state seen travels with the event
 
 
-def test_job_that_never_ends_trigger_soft_fail_skips(sim: SimulatorHandle, run: Any) -> None:
-    job_id = new_job(sim, "aihubmix", FOREVER)
-    outcome = run("trigger", "aihubmix", job_id, deadline_in=0.3, sensor_kwargs={"soft_fail": True})
+@each_api
+def test_job_that_never_ends_trigger_soft_fail_skips(sim: SimulatorHandle, run: Any, provider: str) -> None:
+    job_id = new_job(sim, provider, FOREVER)
+    outcome = run("trigger", provider, job_id, deadline_in=0.3, sensor_kwargs={"soft_fail": True})
     assert isinstance(outcome.error, AirflowSkipException)
-    assert f"aihubmix job {job_id} did not finish in time" in outcome.message
+    assert f"{provider} job {job_id} did not finish in time" in outcome.message
 
 
-def test_job_that_never_ends_poke_times_out(sim: SimulatorHandle, run: Any) -> None:
-    job_id = new_job(sim, "aihubmix", {**FOREVER, "outcome": "stuck_queued"})
-    outcome = run("poke", "aihubmix", job_id, timeout=0.4)
+@each_api
+def test_job_that_never_ends_poke_times_out(sim: SimulatorHandle, run: Any, provider: str) -> None:
+    job_id = new_job(sim, provider, {**FOREVER, "outcome": "stuck_queued"})
+    outcome = run("poke", provider, job_id, timeout=0.4)
     assert isinstance(outcome.error, AirflowSensorTimeout)
     assert job_stats(sim, job_id)["requests"] >= 3
 
 
-def test_job_that_never_ends_download_refused(sim: SimulatorHandle, run: Any, tmp_path: Path) -> None:
-    job_id = new_job(sim, "tensorpix", FOREVER)
-    outcome = run("download", "tensorpix", job_id)
+@each_api
+def test_job_that_never_ends_download_refused(sim: SimulatorHandle, run: Any, tmp_path: Path, provider: str) -> None:
+    job_id = new_job(sim, provider, FOREVER)
+    outcome = run("download", provider, job_id)
     assert isinstance(outcome.error, DownloadError)
-    assert_names(outcome, "tensorpix", job_id, "has no video to download (status running)", "Wait for the job")
+    assert_names(outcome, provider, job_id, "has no video to download (status running)", "Wait for the job")
 
 
 # ----- 404 and 401 mid-wait ----------------------------------------------------------------------
 
 
-def test_404_mid_wait_trigger(sim: SimulatorHandle, run: Any) -> None:
-    job_id = new_job(sim, "aihubmix", FOREVER)
+@each_api
+def test_404_mid_wait_trigger(sim: SimulatorHandle, run: Any, provider: str) -> None:
+    job_id = new_job(sim, provider, FOREVER)
     with after_first_poll(sim, job_id, lambda: sim.control.delete_job(job_id)):
-        outcome = run("trigger", "aihubmix", job_id)
+        outcome = run("trigger", provider, job_id)
     assert outcome.event is not None
     assert outcome.event["outcome"] == "error"
     assert isinstance(outcome.error, JobNotFoundError)
-    assert_names(outcome, "aihubmix", job_id, "no such job", "HTTP 404", "Check the job id")
+    assert_names(outcome, provider, job_id, "no such job", "HTTP 404", "Check the job id")
 
 
-def test_404_mid_wait_poke(sim: SimulatorHandle, run: Any) -> None:
-    job_id = new_job(sim, "tensorpix", FOREVER)
+@each_api
+def test_404_mid_wait_poke(sim: SimulatorHandle, run: Any, provider: str) -> None:
+    job_id = new_job(sim, provider, FOREVER)
     with after_first_poll(sim, job_id, lambda: sim.control.delete_job(job_id)):
-        outcome = run("poke", "tensorpix", job_id)
+        outcome = run("poke", provider, job_id)
     assert isinstance(outcome.error, JobNotFoundError)
-    assert_names(outcome, "tensorpix", job_id, "no such job", "HTTP 404")
+    assert_names(outcome, provider, job_id, "no such job", "HTTP 404")
     assert job_stats(sim, job_id)["statuses"]["404"] == 1  # not retried
 
 
-def test_404_download(sim: SimulatorHandle, run: Any, tmp_path: Path) -> None:
-    job_id = new_job(sim, "tensorpix", DONE)
+@each_api
+def test_404_download(sim: SimulatorHandle, run: Any, tmp_path: Path, provider: str) -> None:
+    job_id = new_job(sim, provider, DONE)
     sim.control.delete_job(job_id)
-    outcome = run("download", "tensorpix", job_id)
+    outcome = run("download", provider, job_id)
     assert isinstance(outcome.error, JobNotFoundError)
-    assert_names(outcome, "tensorpix", job_id, "no such job", "HTTP 404")
+    assert_names(outcome, provider, job_id, "no such job", "HTTP 404")
     assert files_in(tmp_path) == []
 
 
+@each_api
 @pytest.mark.parametrize("path", ["trigger", "poke"])
-def test_401_mid_wait_key_revoked(sim: SimulatorHandle, run: Any, path: str) -> None:
-    provider = "tensorpix" if path == "trigger" else "aihubmix"
+def test_401_mid_wait_key_revoked(sim: SimulatorHandle, run: Any, path: str, provider: str) -> None:
     job_id = new_job(sim, provider, FOREVER)
     with after_first_poll(sim, job_id, lambda: sim.control.revoke_key(provider)):
         outcome = run(path, provider, job_id)
@@ -529,70 +580,74 @@ def test_401_mid_wait_key_revoked(sim: SimulatorHandle, run: Any, path: str) -> 
     assert job_stats(sim, job_id)["statuses"]["401"] == 1  # not retried
 
 
-def test_401_download(sim: SimulatorHandle, run: Any, tmp_path: Path) -> None:
-    job_id = new_job(sim, "aihubmix", DONE)
-    sim.control.revoke_key("aihubmix")
-    outcome = run("download", "aihubmix", job_id)
+@each_api
+def test_401_download(sim: SimulatorHandle, run: Any, tmp_path: Path, provider: str) -> None:
+    job_id = new_job(sim, provider, DONE)
+    sim.control.revoke_key(provider)
+    outcome = run("download", provider, job_id)
     assert isinstance(outcome.error, AuthenticationError)
-    assert_names(outcome, "aihubmix", job_id, "the API key was rejected", "HTTP 401")
+    assert_names(outcome, provider, job_id, "the API key was rejected", "HTTP 401")
     assert files_in(tmp_path) == []
 
 
 # ----- downloads ---------------------------------------------------------------------------------
 
 
-def _expire_after_each_lookup(sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch, times: int) -> list[int]:
+def _expire_after_each_lookup(
+    sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch, times: int, provider: str
+) -> list[int]:
     """Advance the simulator's clock past the URL lifetime right after the first ``times`` URL lookups."""
-    from airflow_provider_vidjobs.hooks.tensorpix import TensorPixHook
-
+    hook = hook_class(provider)
     lookups: list[int] = []
-    original = TensorPixHook.asset_source
+    original = hook.asset_source
 
-    def asset_source(self: TensorPixHook, job_id: str, variant: str = "video") -> Any:
+    def asset_source(self: Any, job_id: str, variant: str = "video") -> Any:
         source = original(self, job_id, variant)
         lookups.append(1)
         if len(lookups) <= times:
             sim.control.advance_clock(120)
         return source
 
-    monkeypatch.setattr(TensorPixHook, "asset_source", asset_source)
+    monkeypatch.setattr(hook, "asset_source", asset_source)
     return lookups
 
 
+@pytest.mark.parametrize("provider", STORAGE)
 def test_expired_presigned_url_is_fetched_fresh_and_retried_once(
-    sim: SimulatorHandle, run: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    sim: SimulatorHandle, run: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, provider: str
 ) -> None:
-    job_id = new_job(sim, "tensorpix", {**DONE, "url_ttl_s": 60})
-    lookups = _expire_after_each_lookup(sim, monkeypatch, times=1)
-    outcome = run("download", "tensorpix", job_id)
+    job_id = new_job(sim, provider, {**DONE, "url_ttl_s": 60})
+    lookups = _expire_after_each_lookup(sim, monkeypatch, 1, provider)
+    outcome = run("download", provider, job_id)
     assert_succeeded(outcome, job_id)
     assert len(lookups) == 2
-    storage = job_stats(sim, job_id)["endpoints"][ASSET_GET["tensorpix"]]["statuses"]
+    storage = job_stats(sim, job_id)["endpoints"][asset_get(provider)]["statuses"]
     assert storage == {"403": 1, "200": 1}
     assert files_in(tmp_path / "videos") == [Path(outcome.value["path"]).name]
 
 
+@pytest.mark.parametrize("provider", STORAGE)
 def test_expired_presigned_url_twice_fails_clearly(
-    sim: SimulatorHandle, run: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    sim: SimulatorHandle, run: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, provider: str
 ) -> None:
-    job_id = new_job(sim, "tensorpix", {**DONE, "url_ttl_s": 60})
-    lookups = _expire_after_each_lookup(sim, monkeypatch, times=2)
-    outcome = run("download", "tensorpix", job_id)
+    job_id = new_job(sim, provider, {**DONE, "url_ttl_s": 60})
+    lookups = _expire_after_each_lookup(sim, monkeypatch, 2, provider)
+    outcome = run("download", provider, job_id)
     assert isinstance(outcome.error, DownloadError)
     assert outcome.error.expired
     assert_names(
-        outcome, "tensorpix", job_id, "the file URL has expired or was refused", "HTTP 403", "Request has expired"
+        outcome, provider, job_id, "the file URL has expired or was refused", "HTTP 403", "Request has expired"
     )
     assert len(lookups) == 2  # exactly one fresh URL, not a loop
     assert files_in(tmp_path) == []
 
 
-@pytest.mark.parametrize("provider", ["tensorpix", "aihubmix"])
+@each_api
 @pytest.mark.parametrize("mode", ["rst", "fin"])
 def test_download_cut_short_leaves_no_file(
     sim: SimulatorHandle, run: Any, tmp_path: Path, provider: str, mode: str
 ) -> None:
-    rule = {"kind": "reset", "reset_after_bytes": 3 * 1024 * 1024, "reset_mode": mode, "endpoint": ASSET_GET[provider]}
+    rule = {"kind": "reset", "reset_after_bytes": 3 * 1024 * 1024, "reset_mode": mode, "endpoint": asset_get(provider)}
     job_id = new_job(sim, provider, {**DONE, "asset_size_bytes": 8 * 1024 * 1024}, faults=[rule])
     outcome = run("download", provider, job_id)
     assert isinstance(outcome.error, DownloadError)
@@ -606,7 +661,7 @@ def test_download_size_differs_from_metadata(sim: SimulatorHandle, run: Any, tmp
     real = video["size"]
     video["size"] = real + 1000
     sim.control.add_job_faults(
-        job_id, {"kind": "drift", "extra": {"generated_video": video}, "endpoint": JOB_GET["tensorpix"]}
+        job_id, {"kind": "drift", "extra": {"generated_video": video}, "endpoint": job_get("tensorpix")}
     )
     outcome = run("download", "tensorpix", job_id)
     assert isinstance(outcome.error, DownloadError)
@@ -628,9 +683,10 @@ def test_aihubmix_asset_past_its_expiry_fails_clearly(sim: SimulatorHandle, run:
 # ----- the connection itself ---------------------------------------------------------------------
 
 
+@each_api
 @pytest.mark.parametrize("path", PATHS)
-def test_connection_missing(sim: SimulatorHandle, run: Any, path: str) -> None:
-    outcome = run(path, "tensorpix", "3c90c3cc-0d44-4b50-8888-8dd25736052a", conn_id="no_such_connection")
+def test_connection_missing(sim: SimulatorHandle, run: Any, path: str, provider: str) -> None:
+    outcome = run(path, provider, contract(provider).facts.sample_id, conn_id="no_such_connection")
     assert outcome.error is not None
     assert "no_such_connection" in outcome.message
     if path == "trigger":

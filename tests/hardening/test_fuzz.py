@@ -1,6 +1,7 @@
-"""Fuzzing both wire parsers: whatever a server sends, a poll ends in a ``VideoJob`` or ``InvalidResponseError``.
+"""Fuzzing every registered wire parser: whatever a server sends, a poll ends in a ``VideoJob`` or an
+``InvalidResponseError``.
 
-Three kinds of input, each against TensorPix and AIHubMix:
+Three kinds of input, each against every registered API (``_harness.PROVIDERS``):
 
 - arbitrary JSON (any nesting, NaN and infinities, huge integers, odd strings);
 - mutations of real documents: the vendors' reference examples (``tests/fixtures/*.json``) and complete
@@ -34,10 +35,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from airflow_provider_vidjobs.exceptions import InvalidResponseError, VideoAPIError
-from airflow_provider_vidjobs.hooks.aihubmix import AIHubMixHook
 from airflow_provider_vidjobs.hooks.base import VideoJobHook
-from airflow_provider_vidjobs.hooks.tensorpix import TensorPixHook
+from airflow_provider_vidjobs.hooks.registry import hook_class
 from airflow_provider_vidjobs.models import VideoJob
+
+from ._harness import PROVIDERS, contract
 
 EXAMPLES = int(os.environ.get("VIDJOBS_FUZZ_EXAMPLES", "200"))
 FUZZ = settings(
@@ -166,8 +168,15 @@ AIHUBMIX_DOCS: list[dict[str, Any]] = [
     },
 ]
 
+#: Hand-written documents per API, beyond the example document its simulator module names (in tests/fixtures).
+VARIANTS = {"tensorpix": TENSORPIX_DOCS[1:], "aihubmix": AIHUBMIX_DOCS[1:]}
+#: Every registered API's documents: its example document, then its variants (if any).
+DOCS = {p: [json.loads((FIXTURES / contract(p).fixture).read_text()), *VARIANTS.get(p, [])] for p in PROVIDERS}
+#: A job id of each registered API (the one its documents carry).
+IDS = {p: contract(p).facts.sample_id for p in PROVIDERS}
+
 KNOWN_KEYS = sorted(
-    {key for doc in TENSORPIX_DOCS + AIHUBMIX_DOCS for key in doc}
+    {key for docs in DOCS.values() for doc in docs for key in doc}
     | {key for doc in TENSORPIX_DOCS if isinstance(doc.get("generated_video"), dict) for key in doc["generated_video"]}
     | {"error_message", "failure_reason", "detail", "error_code", "code", "message"}
 )
@@ -305,6 +314,8 @@ def mutated(draw: st.DrawFn, docs: list[dict[str, Any]]) -> Any:
 
 TENSORPIX_INPUTS = mutated(TENSORPIX_DOCS)
 AIHUBMIX_INPUTS = mutated(AIHUBMIX_DOCS)
+#: Each registered API's documents, mutated.
+INPUTS = {p: mutated(docs) for p, docs in DOCS.items()}
 
 # ----- the property ------------------------------------------------------------------------------
 
@@ -351,31 +362,22 @@ def _numbers(value: Any) -> list[float]:
 @pytest.fixture(scope="module")
 def parsers() -> dict[str, VideoJobHook]:
     """Hooks used only for ``to_job`` (no connection is read for that)."""
-    return {"tensorpix": TensorPixHook("fuzz_tp"), "aihubmix": AIHubMixHook("fuzz_ahm")}
+    return {p: hook_class(p)(f"fuzz_{p}") for p in PROVIDERS}
 
 
+@pytest.mark.parametrize("provider", PROVIDERS)
 @FUZZ
 @given(payload=JSON)
-def test_arbitrary_json_tensorpix(parsers: dict[str, VideoJobHook], payload: Any) -> None:
-    settle(lambda: parsers["tensorpix"].to_job(payload, TP_ID), TP_ID, "tensorpix")
+def test_arbitrary_json(parsers: dict[str, VideoJobHook], payload: Any, provider: str) -> None:
+    settle(lambda: parsers[provider].to_job(payload, IDS[provider]), IDS[provider], provider)
 
 
+@pytest.mark.parametrize("provider", PROVIDERS)
 @FUZZ
-@given(payload=JSON)
-def test_arbitrary_json_aihubmix(parsers: dict[str, VideoJobHook], payload: Any) -> None:
-    settle(lambda: parsers["aihubmix"].to_job(payload, AHM_ID), AHM_ID, "aihubmix")
-
-
-@FUZZ
-@given(payload=TENSORPIX_INPUTS)
-def test_mutated_documents_tensorpix(parsers: dict[str, VideoJobHook], payload: Any) -> None:
-    settle(lambda: parsers["tensorpix"].to_job(payload, TP_ID), TP_ID, "tensorpix")
-
-
-@FUZZ
-@given(payload=AIHUBMIX_INPUTS)
-def test_mutated_documents_aihubmix(parsers: dict[str, VideoJobHook], payload: Any) -> None:
-    settle(lambda: parsers["aihubmix"].to_job(payload, AHM_ID), AHM_ID, "aihubmix")
+@given(data=st.data())
+def test_mutated_documents(parsers: dict[str, VideoJobHook], data: st.DataObject, provider: str) -> None:
+    payload = data.draw(INPUTS[provider])
+    settle(lambda: parsers[provider].to_job(payload, IDS[provider]), IDS[provider], provider)
 
 
 # ----- schema-valid documents with numbers at every edge ------------------------------------------
@@ -496,7 +498,7 @@ def test_number_tokens_over_http(
     provider, body = case
     api.script(api.raw(200, body, {"content-type": "application/json"}))
     hook = http_hooks[provider]
-    job_id = TP_ID if provider == "tensorpix" else AHM_ID
+    job_id = IDS[provider]
 
     async def aget() -> VideoJob:
         async with hook.async_session():
@@ -506,11 +508,11 @@ def test_number_tokens_over_http(
     assert job is not None, "a document with one odd number was refused"
 
 
-@pytest.mark.parametrize("provider", ["tensorpix", "aihubmix"])
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_the_real_documents_parse(parsers: dict[str, VideoJobHook], provider: str) -> None:
     """The unmutated documents are jobs (the mutations start from something valid)."""
-    docs, job_id = (TENSORPIX_DOCS, TP_ID) if provider == "tensorpix" else (AIHUBMIX_DOCS, AHM_ID)
-    for doc in docs:
+    job_id = IDS[provider]
+    for doc in DOCS[provider]:
         assert settle(lambda d=doc: parsers[provider].to_job(d, job_id), job_id, provider) is not None
 
 
@@ -536,8 +538,7 @@ DEEP_OK = (
 )
 
 BODIES = st.one_of(
-    TENSORPIX_INPUTS.map(_body),
-    AIHUBMIX_INPUTS.map(_body),
+    *(inputs.map(_body) for inputs in INPUTS.values()),
     JSON.map(_body),
     st.binary(max_size=300),
     st.sampled_from(
@@ -558,11 +559,11 @@ BODIES = st.one_of(
 @pytest.fixture
 def http_hooks(api: Any, connections: Any) -> dict[str, VideoJobHook]:
     """Hooks over the root conftest's MockTransport, keyed with the canary connection."""
-    return {"tensorpix": TensorPixHook(), "aihubmix": AIHubMixHook()}
+    return {p: hook_class(p)() for p in PROVIDERS}
 
 
 @FUZZ
-@given(body=BODIES, provider=st.sampled_from(["tensorpix", "aihubmix"]), mode=st.sampled_from(["sync", "async"]))
+@given(body=BODIES, provider=st.sampled_from(PROVIDERS), mode=st.sampled_from(["sync", "async"]))
 @example(body=TOO_DEEP, provider="tensorpix", mode="sync")
 @example(body=TOO_DEEP, provider="aihubmix", mode="async")
 @example(body=DEEP_OK, provider="tensorpix", mode="async")
@@ -572,7 +573,7 @@ def test_any_200_body_over_http(
 ) -> None:
     api.script(api.raw(200, body, {"content-type": "application/json"}))
     hook = http_hooks[provider]
-    job_id = TP_ID if provider == "tensorpix" else AHM_ID
+    job_id = IDS[provider]
 
     async def aget() -> VideoJob:
         async with hook.async_session():
@@ -587,7 +588,7 @@ STATUSES = st.sampled_from([301, 302, 307, 400, 401, 403, 404, 405, 408, 409, 41
 
 
 @FUZZ
-@given(body=BODIES, status=STATUSES, provider=st.sampled_from(["tensorpix", "aihubmix"]))
+@given(body=BODIES, status=STATUSES, provider=st.sampled_from(PROVIDERS))
 @example(body=TOO_DEEP, status=500, provider="tensorpix")
 @example(body=TOO_DEEP, status=404, provider="aihubmix")
 def test_any_error_status_and_body_over_http(
@@ -595,7 +596,7 @@ def test_any_error_status_and_body_over_http(
 ) -> None:
     """Whatever the body of a failed request, the error is ours and names the job and the status."""
     api.script(api.raw(status, body, {"content-type": "application/json"}))
-    job_id = TP_ID if provider == "tensorpix" else AHM_ID
+    job_id = IDS[provider]
     with pytest.raises(VideoAPIError) as info:
         http_hooks[provider].get_job(job_id)
     assert f"{provider} job {job_id}" in str(info.value)

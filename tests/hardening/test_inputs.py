@@ -17,12 +17,13 @@ import pytest
 from airflow.sdk import DAG
 
 from airflow_provider_vidjobs.hooks.aihubmix import AIHubMixHook
+from airflow_provider_vidjobs.hooks.registry import hook_class
 from airflow_provider_vidjobs.hooks.settings import normalize_base_url
 from airflow_provider_vidjobs.hooks.tensorpix import TensorPixHook
 from airflow_provider_vidjobs.sensors.video_job import VideoJobSensor
 from airflow_provider_vidjobs.testing.simulator import SimulatorHandle
 
-from ._harness import CANARY_KEY, DONE, QUICK, make_context, new_job
+from ._harness import CANARY_KEY, DONE, PROVIDERS, QUICK, contract, make_context, new_job
 
 TP_ID = "3c90c3cc-0d44-4b50-8888-8dd25736052a"
 
@@ -75,11 +76,11 @@ def test_an_opaque_id_is_one_path_segment(api: Any, connections: Any, job_id: st
         pytest.param(["video_1"], "must be a string, not list", id="list"),
     ],
 )
-@pytest.mark.parametrize("hook_class", [AIHubMixHook, TensorPixHook])
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_an_unusable_id_is_refused_before_any_request(
-    api: Any, connections: Any, hook_class: type, job_id: Any, message: str
+    api: Any, connections: Any, provider: str, job_id: Any, message: str
 ) -> None:
-    hook = hook_class()
+    hook = hook_class(provider)()
     message = message.replace("aihubmix", hook.provider)
     with pytest.raises(ValueError, match=re.escape(message)):
         hook.get_job(job_id)
@@ -106,12 +107,14 @@ def test_a_tensorpix_uuid_in_any_spelling_is_canonical(api: Any, connections: An
     assert api.paths == [f"/api/video-gen/jobs/{TP_ID}/"]
 
 
-@pytest.mark.parametrize("hook", [TensorPixHook, AIHubMixHook])
-def test_the_string_none_from_a_template_is_refused_before_any_request(api: Any, connections: Any, hook: Any) -> None:
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_the_string_none_from_a_template_is_refused_before_any_request(
+    api: Any, connections: Any, provider: str
+) -> None:
     """``{{ ti.xcom_pull(...) }}`` of nothing renders the text 'None': refused for every API with a hint
     about templates, rather than sent and answered 'no such job' (which points at the wrong cause)."""
     with pytest.raises(ValueError, match="rendered nothing") as info:
-        hook().get_job("None")
+        hook_class(provider)().get_job("None")
     assert "upstream task pushed the id" in str(info.value)
     assert api.requests == []
 
@@ -262,15 +265,15 @@ def test_a_host_without_scheme_with_the_http_schema_reaches_the_simulator(
 @pytest.mark.parametrize(
     "typed", [f"  {CANARY_KEY}  ", f"{CANARY_KEY}\n", f"\t{CANARY_KEY}\r\n", f"\u00a0{CANARY_KEY}"]
 )
-@pytest.mark.parametrize("hook_class", [AIHubMixHook, TensorPixHook])
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_surrounding_whitespace_around_the_key_is_stripped(
-    api: Any, connections: Any, hook_class: type, typed: str
+    api: Any, connections: Any, provider: str, typed: str
 ) -> None:
-    conn_type = "aihubmix" if hook_class is AIHubMixHook else "tensorpix"
-    connections(f"{conn_type}_default", conn_type, password=typed)
-    api.script(api.json(200, aihubmix_doc("v") if conn_type == "aihubmix" else tensorpix_doc()))
-    hook = hook_class()
-    hook.get_job("v" if conn_type == "aihubmix" else TP_ID)
+    facts = contract(provider)
+    connections(facts.conn_id, provider, password=typed)
+    api.script(api.json(200, facts.example()))
+    hook = hook_class(provider)()
+    hook.get_job(facts.facts.sample_id)
     header = api.requests[0].headers["Authorization"]
     assert header == f"{hook.auth_scheme} {CANARY_KEY}"  # exactly: no newline, no space, nothing else
 
@@ -292,21 +295,23 @@ def test_surrounding_whitespace_around_the_key_is_stripped(
     ],
 )
 @pytest.mark.parametrize("path", ["hook", "trigger"])
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_an_unusable_key_is_refused_clearly_and_never_sent(
-    api: Any, connections: Any, run: Any, leak_watch: Any, typed: str, message: str, path: str
+    api: Any, connections: Any, run: Any, leak_watch: Any, typed: str, message: str, path: str, provider: str
 ) -> None:
-    connections("aihubmix_default", "aihubmix", password=typed)
+    facts = contract(provider)
+    connections(facts.conn_id, provider, password=typed)
     if path == "hook":
         with pytest.raises(ValueError, match=re.escape(message)) as info:
-            AIHubMixHook().get_job("video_1")
+            hook_class(provider)().get_job(facts.facts.sample_id)
         error: BaseException = info.value
     else:
-        outcome = run("trigger", "aihubmix", "video_1")
+        outcome = run("trigger", provider, facts.facts.sample_id)
         assert outcome.event is not None
         assert outcome.event["outcome"] == "error"
         assert outcome.error is not None
         error = outcome.error
     leak_watch.track("error", error)
     assert message in str(error)
-    assert "connection 'aihubmix_default'" in str(error) or "Connection 'aihubmix_default'" in str(error)
+    assert f"connection '{facts.conn_id}'" in str(error) or f"Connection '{facts.conn_id}'" in str(error)
     assert api.requests == []

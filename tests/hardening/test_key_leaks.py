@@ -37,18 +37,18 @@ from airflow_provider_vidjobs.exceptions import (
     VideoJobError,
 )
 from airflow_provider_vidjobs.hooks import clients
-from airflow_provider_vidjobs.hooks.aihubmix import AIHubMixHook
 from airflow_provider_vidjobs.hooks.base import AssetSource, VideoJobHook
+from airflow_provider_vidjobs.hooks.registry import hook_class
 from airflow_provider_vidjobs.hooks.tensorpix import TensorPixHook
 from airflow_provider_vidjobs.operators.aihubmix import AIHubMixCreateVideoOperator
 from airflow_provider_vidjobs.operators.download import DownloadVideoOperator
 from airflow_provider_vidjobs.sensors.video_job import VideoJobSensor
 from airflow_provider_vidjobs.testing.simulator import SimulatorHandle
 
-from ._harness import CANARY_KEY, DONE, FOREVER, QUICK, make_context, new_job
+from ._harness import CANARY_KEY, DONE, FOREVER, PROVIDERS, QUICK, contract, make_context, new_job
 from ._servers import RawServer, Seen, json_bytes, reply
 
-TP_ID = "3c90c3cc-0d44-4b50-8888-8dd25736052a"
+each_api = pytest.mark.parametrize("provider", PROVIDERS)
 
 
 def forms(value: Any) -> dict[str, str]:
@@ -88,10 +88,11 @@ def test_the_leak_watch_sees_every_channel(leak_watch: Any) -> None:
     assert leak_watch.findings() == []
 
 
-def test_httpcore_debug_logs_are_captured(sim: SimulatorHandle, run: Any, leak_watch: Any) -> None:
+@each_api
+def test_httpcore_debug_logs_are_captured(sim: SimulatorHandle, run: Any, leak_watch: Any, provider: str) -> None:
     """The DEBUG capture really includes the transport's logs (so 'no key in them' means something)."""
-    job_id = new_job(sim, "aihubmix", DONE)
-    assert run("poke", "aihubmix", job_id).ok
+    job_id = new_job(sim, provider, DONE)
+    assert run("poke", provider, job_id).ok
     names = {record.name for record in leak_watch.caplog.records}
     assert {"httpx", "httpcore.http11", "httpcore.connection"} <= names
 
@@ -117,10 +118,10 @@ def _objects_of_a_used_hook(hook: VideoJobHook, job_id: str) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize("provider", ["tensorpix", "aihubmix"])
+@each_api
 def test_no_object_of_ours_shows_the_key(sim: SimulatorHandle, provider: str) -> None:
     job_id = new_job(sim, provider, DONE)
-    hook: VideoJobHook = TensorPixHook() if provider == "tensorpix" else AIHubMixHook()
+    hook: VideoJobHook = hook_class(provider)(contract(provider).conn_id)
     objects = _objects_of_a_used_hook(hook, job_id)
 
     async def pooled() -> dict[str, Any]:
@@ -139,10 +140,11 @@ def test_no_object_of_ours_shows_the_key(sim: SimulatorHandle, provider: str) ->
     hook.close()
 
 
-def test_the_deferral_holds_no_key(sim: SimulatorHandle, leak_watch: Any) -> None:
+@each_api
+def test_the_deferral_holds_no_key(sim: SimulatorHandle, leak_watch: Any, provider: str) -> None:
     """What Airflow stores in plain JSON when a task defers: the trigger's kwargs through serde."""
-    job_id = new_job(sim, "tensorpix", FOREVER)
-    sensor = VideoJobSensor(task_id="s", job_id=job_id, conn_id="tensorpix_default", deferrable=True)
+    job_id = new_job(sim, provider, FOREVER)
+    sensor = VideoJobSensor(task_id="s", job_id=job_id, conn_id=contract(provider).conn_id, deferrable=True)
     context = make_context()
     with pytest.raises(TaskDeferred) as info:
         sensor.execute(context)
@@ -209,17 +211,18 @@ def _echoing(status: int) -> Any:
     return respond
 
 
+@each_api
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 429, 500])
 @pytest.mark.parametrize("path", ["trigger", "poke", "download"])
 def test_a_server_echoing_the_key_in_its_error_does_not_leak_it(
-    define_connection: Any, run: Any, status: int, path: str
+    define_connection: Any, run: Any, status: int, path: str, provider: str
 ) -> None:
     with RawServer(_echoing(status)) as server:
-        define_connection("echo", "aihubmix", server.url, extra={"max_attempts": 1})
+        define_connection("echo", provider, server.url, extra={"max_attempts": 1})
         options = (
             {"policy": {"failure_budget": 0.2}} if path == "trigger" else {"timeout": 0.2} if path == "poke" else {}
         )
-        outcome = run(path, "aihubmix", "video_1", conn_id="echo", **options)
+        outcome = run(path, provider, contract(provider).facts.sample_id, conn_id="echo", **options)
     assert outcome.error is not None
     assert any(CANARY_KEY in seen.headers.get("authorization", "") for seen in server.requests)  # it was echoed
     assert_clean(outcome.error, "the task's error")
@@ -281,32 +284,38 @@ def test_storage_echoing_the_key_is_never_sent_it(define_connection: Any, run: A
         f"https://user:{CANARY_KEY}@gw example.com",
     ],
 )
+@each_api
 def test_a_key_typed_into_the_host_is_refused_without_echoing_it(
-    api: Any, connections: Any, leak_watch: Any, host: str
+    api: Any, connections: Any, leak_watch: Any, host: str, provider: str
 ) -> None:
-    connections("aihubmix_default", "aihubmix", host=host)
+    facts = contract(provider)
+    connections(facts.conn_id, provider, host=host)
     with pytest.raises(ValueError, match="password field") as info:
-        AIHubMixHook().get_job("video_1")
+        hook_class(provider)(facts.conn_id).get_job(facts.facts.sample_id)
     leak_watch.track("error", info.value)
     assert_clean(info.value, "the host error")
     assert api.requests == []
 
 
-def test_test_connection_messages_hold_no_key(define_connection: Any) -> None:
+@each_api
+def test_test_connection_messages_hold_no_key(define_connection: Any, provider: str) -> None:
     with RawServer(_echoing(401)) as server:
-        define_connection("echo", "tensorpix", server.url, extra={"max_attempts": 1})
-        ok, message = TensorPixHook("echo").test_connection()
+        define_connection("echo", provider, server.url, extra={"max_attempts": 1})
+        ok, message = hook_class(provider)("echo").test_connection()
     assert ok is False
     assert message.startswith(f"Key rejected by {server.url}")
     assert CANARY_KEY not in message
 
 
-def test_an_error_raised_from_a_transport_failure_does_not_carry_the_request(define_connection: Any) -> None:
+@each_api
+def test_an_error_raised_from_a_transport_failure_does_not_carry_the_request(
+    define_connection: Any, provider: str
+) -> None:
     """httpx errors hold the request, Authorization header included: ours never chain to one visibly."""
-    define_connection("down", "tensorpix", "http://127.0.0.1:9", extra={"max_attempts": 2})
-    hook = TensorPixHook("down")
+    define_connection("down", provider, "http://127.0.0.1:9", extra={"max_attempts": 2})
+    hook = hook_class(provider)("down")
     with pytest.raises(VideoAPIError) as info:
-        hook.get_job(TP_ID)
+        hook.get_job(contract(provider).facts.sample_id)
     error: BaseException | None = info.value
     shown = "".join(traceback.format_exception(info.value))
     assert "could not reach http://127.0.0.1:9" in shown
@@ -329,9 +338,9 @@ from airflow.sdk.log import configure_logging
 out = open(sys.argv[1], "wb")
 configure_logging(json_output=True, output=out, cache_logger_on_first_use=False)  # as the supervisor does
 
-from airflow_provider_vidjobs.hooks.aihubmix import AIHubMixHook
+from airflow_provider_vidjobs.hooks.registry import hook_class
 key, other = os.environ["LEAK_KEY"], os.environ["LEAK_OTHER"]
-hook = AIHubMixHook("masked")
+hook = hook_class(os.environ["LEAK_API"])("masked")
 hook.settings  # reading the connection registers its key with the masker
 hook.log.warning("structlog line: key=%s other=%s", key, other)
 logging.getLogger("airflow.task").error("stdlib line: key=%s other=%s", key, other)
@@ -343,15 +352,17 @@ out.flush()
 """
 
 
-def test_the_secret_masker_redacts_the_key_in_airflow_logs(tmp_path: Path, sim: SimulatorHandle) -> None:
+@each_api
+def test_the_secret_masker_redacts_the_key_in_airflow_logs(tmp_path: Path, sim: SimulatorHandle, provider: str) -> None:
     """A fresh process sets up Airflow's logging as the task supervisor does (JSON lines, masking on),
     reads the connection through the hook (which registers the key), then logs the key three ways."""
     other = "unregistered-sk-0f9e8d7c6b5a49382716"  # a control: never registered, so never masked
     script = tmp_path / "masker.py"
     script.write_text(MASKER_SCRIPT)
     log_file = tmp_path / "task.log"
-    conn = {"conn_type": "aihubmix", "host": sim.url, "password": CANARY_KEY}
+    conn = {"conn_type": provider, "host": sim.url, "password": CANARY_KEY}
     env = {**os.environ, "AIRFLOW_CONN_MASKED": json.dumps(conn), "LEAK_KEY": CANARY_KEY, "LEAK_OTHER": other}
+    env["LEAK_API"] = provider
     done = subprocess.run(
         [sys.executable, str(script), str(log_file)], env=env, capture_output=True, text=True, timeout=120, check=False
     )
@@ -465,7 +476,7 @@ def test_only_credential_query_values_are_registered() -> None:
 
 def test_leaks_seen_at_the_simulator_are_zero(sim: SimulatorHandle, run: Any) -> None:
     """The storage the simulator plays refuses (and counts) any Authorization header: downloads send none."""
-    for provider in ("tensorpix", "aihubmix"):
+    for provider in PROVIDERS:
         job_id = new_job(sim, provider, DONE)
         assert run("download", provider, job_id).ok
     assert sim.control.stats()["storage_auth_leaks"] == 0

@@ -19,20 +19,30 @@ import pytest
 
 from airflow_provider_vidjobs.exceptions import InvalidResponseError
 from airflow_provider_vidjobs.hooks import responses
-from airflow_provider_vidjobs.hooks.tensorpix import TensorPixHook
+from airflow_provider_vidjobs.hooks.registry import hook_class
 
-from ._harness import files_in
+from ._harness import PROVIDERS, contract, files_in
 from ._servers import RawServer, endless_body
 
 FIFTY_MB = 50 * 1000 * 1000
-TP_ID = "3c90c3cc-0d44-4b50-8888-8dd25736052a"
+
+
+@pytest.fixture(params=PROVIDERS)
+def provider(request: pytest.FixtureRequest) -> str:
+    """Each registered API in turn."""
+    return str(request.param)
+
+
+@pytest.fixture
+def job_id(provider: str) -> str:
+    return contract(provider).facts.sample_id
 
 
 @pytest.fixture(params=[False, True], ids=["no-content-length", "content-length-50MB"])
-def big_api(request: pytest.FixtureRequest, define_connection: Any) -> Iterator[RawServer]:
+def big_api(request: pytest.FixtureRequest, define_connection: Any, provider: str) -> Iterator[RawServer]:
     server = RawServer(endless_body(FIFTY_MB, declare_length=request.param), sndbuf=64 * 1024)
     server.declared = request.param  # type: ignore[attr-defined]
-    define_connection("big", "tensorpix", server.url)
+    define_connection("big", provider, server.url)
     try:
         yield server
     finally:
@@ -46,23 +56,25 @@ def server_sent(server: RawServer) -> int:
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
-def test_a_50_mb_body_is_refused_at_the_cap(big_api: RawServer, leak_watch: Any, mode: str) -> None:
-    hook = TensorPixHook("big")
+def test_a_50_mb_body_is_refused_at_the_cap(
+    big_api: RawServer, leak_watch: Any, mode: str, provider: str, job_id: str
+) -> None:
+    hook = hook_class(provider)("big")
 
     async def aget() -> Any:
         async with hook.async_session():
-            return await hook.aget_job(TP_ID)
+            return await hook.aget_job(job_id)
 
     tracemalloc.start()
     try:
         with pytest.raises(InvalidResponseError) as info:
-            hook.get_job(TP_ID) if mode == "sync" else asyncio.run(aget())
+            hook.get_job(job_id) if mode == "sync" else asyncio.run(aget())
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
     leak_watch.track("error", info.value)
     text = str(info.value)
-    assert f"tensorpix job {TP_ID}" in text
+    assert f"{provider} job {job_id}" in text
     assert f"at most {responses.MAX_JSON_BYTES} bytes are read" in text
     sent = server_sent(big_api)
     if big_api.declared:  # type: ignore[attr-defined]
@@ -77,10 +89,12 @@ def test_a_50_mb_body_is_refused_at_the_cap(big_api: RawServer, leak_watch: Any,
 
 
 @pytest.mark.parametrize("path", ["trigger", "poke", "download"])
-def test_a_50_mb_body_through_each_path(big_api: RawServer, run: Any, tmp_path: Path, path: str) -> None:
-    outcome = run(path, "tensorpix", TP_ID, conn_id="big")
+def test_a_50_mb_body_through_each_path(
+    big_api: RawServer, run: Any, tmp_path: Path, path: str, provider: str, job_id: str
+) -> None:
+    outcome = run(path, provider, job_id, conn_id="big")
     assert isinstance(outcome.error, InvalidResponseError)
-    assert f"tensorpix job {TP_ID}" in outcome.message
+    assert f"{provider} job {job_id}" in outcome.message
     assert f"at most {responses.MAX_JSON_BYTES} bytes are read" in outcome.message
     assert server_sent(big_api) < 24 * 1024 * 1024
     assert files_in(tmp_path) == []

@@ -16,7 +16,7 @@ import pytest
 
 from airflow_provider_vidjobs.exceptions import VideoAPIError
 
-from ._harness import CANARY_KEY, files_in
+from ._harness import CANARY_KEY, PROVIDERS, contract, files_in
 from ._servers import RawServer, Seen, json_bytes, reply
 
 TP_ID = "3c90c3cc-0d44-4b50-8888-8dd25736052a"
@@ -67,7 +67,7 @@ def auth_headers(server: RawServer) -> list[str]:
 
 
 @pytest.mark.parametrize("path", ["trigger", "poke", "download"])
-@pytest.mark.parametrize("provider", ["tensorpix", "aihubmix"])
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_a_redirected_job_get_is_not_followed(
     elsewhere: RawServer, define_connection: Any, run: Any, tmp_path: Path, path: str, provider: str
 ) -> None:
@@ -78,7 +78,7 @@ def test_a_redirected_job_get_is_not_followed(
 
     with RawServer(api) as api_server:
         define_connection("redirecting", provider, api_server.url)
-        job_id = TP_ID if provider == "tensorpix" else AHM_ID
+        job_id = contract(provider).facts.sample_id
         outcome = run(path, provider, job_id, conn_id="redirecting")
     assert isinstance(outcome.error, VideoAPIError)
     text = outcome.message

@@ -27,7 +27,7 @@ from cryptography.x509.oid import NameOID
 from airflow_provider_vidjobs.exceptions import TransientAPIError, VideoAPIError
 from airflow_provider_vidjobs.testing.simulator import SimulatorHandle, start_simulator
 
-from ._harness import CANARY_KEY, DONE, QUICK, files_in, job_stats, new_job
+from ._harness import CANARY_KEY, DONE, PROVIDERS, QUICK, contract, files_in, job_stats, new_job
 
 
 def _name(common_name: str) -> x509.Name:
@@ -90,8 +90,7 @@ def https_sim_server(pki: dict[str, Path]) -> Iterator[SimulatorHandle]:
     with start_simulator(
         ssl_certfile=str(pki["cert"]),
         ssl_keyfile=str(pki["key"]),
-        tensorpix_keys=[CANARY_KEY],
-        aihubmix_keys=[CANARY_KEY],
+        keys={provider: [CANARY_KEY] for provider in PROVIDERS},
     ) as handle:
         yield handle
 
@@ -124,7 +123,7 @@ def test_the_simulator_serves_https(https_sim: SimulatorHandle, pki: dict[str, P
 
 
 @pytest.mark.parametrize("path", ["trigger", "poke", "download"])
-@pytest.mark.parametrize("provider", ["tensorpix", "aihubmix"])
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_an_untrusted_certificate_is_refused_clearly(
     https_sim: SimulatorHandle, connect: Any, run: Any, tmp_path: Path, path: str, provider: str
 ) -> None:
@@ -146,7 +145,7 @@ def test_an_untrusted_certificate_is_refused_clearly(
 
 
 @pytest.mark.parametrize("path", ["trigger", "poke", "download"])
-@pytest.mark.parametrize("provider", ["tensorpix", "aihubmix"])
+@pytest.mark.parametrize("provider", PROVIDERS)
 @pytest.mark.parametrize("extra_name", ["ca_bundle", "verify"])
 def test_naming_the_ca_bundle_makes_it_work(
     https_sim: SimulatorHandle, connect: Any, run: Any, pki: dict[str, Path], path: str, provider: str, extra_name: str
@@ -159,39 +158,44 @@ def test_naming_the_ca_bundle_makes_it_work(
     assert https_sim.control.stats()["storage_auth_leaks"] == 0
 
 
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_a_certificate_for_another_name_is_refused_even_with_the_ca(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run: Any
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run: Any, provider: str
 ) -> None:
     pki = make_pki(tmp_path, ["api.example.com"])
     with start_simulator(
-        ssl_certfile=str(pki["cert"]), ssl_keyfile=str(pki["key"]), tensorpix_keys=[CANARY_KEY]
+        ssl_certfile=str(pki["cert"]), ssl_keyfile=str(pki["key"]), keys={provider: [CANARY_KEY]}
     ) as sim:
         conn = {
-            "conn_type": "tensorpix",
+            "conn_type": provider,
             "host": sim.url,
             "password": CANARY_KEY,
             "extra": {"ca_bundle": str(pki["ca"])},
         }
-        monkeypatch.setenv("AIRFLOW_CONN_TENSORPIX_DEFAULT", json.dumps(conn))
-        outcome = run("poke", "tensorpix", "3c90c3cc-0d44-4b50-8888-8dd25736052a", timeout=5)
+        monkeypatch.setenv(f"AIRFLOW_CONN_{contract(provider).conn_id.upper()}", json.dumps(conn))
+        outcome = run("poke", provider, contract(provider).facts.sample_id, timeout=5)
     assert isinstance(outcome.error, VideoAPIError)
     assert "was not trusted" in outcome.message
     assert "mismatch, certificate is not valid for '127.0.0.1'" in outcome.message
 
 
-def test_a_ca_bundle_that_cannot_be_read_is_refused_clearly(connect: Any, run: Any, tmp_path: Path) -> None:
-    connect("aihubmix", ca_bundle=str(tmp_path / "missing.pem"))
-    outcome = run("poke", "aihubmix", "video_1")
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_ca_bundle_that_cannot_be_read_is_refused_clearly(
+    connect: Any, run: Any, tmp_path: Path, provider: str
+) -> None:
+    connect(provider, ca_bundle=str(tmp_path / "missing.pem"))
+    outcome = run("poke", provider, contract(provider).facts.sample_id)
     assert isinstance(outcome.error, ValueError)
     assert "Cannot load the CA bundle" in outcome.message
     assert "missing.pem" in outcome.message
 
 
-def test_verify_false_is_honoured(https_sim: SimulatorHandle, connect: Any, run: Any) -> None:
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_verify_false_is_honoured(https_sim: SimulatorHandle, connect: Any, run: Any, provider: str) -> None:
     """Documented for test setups only: verification off trusts any certificate."""
-    connect("aihubmix", verify=False)
-    job_id = new_job(https_sim, "aihubmix", QUICK)
-    assert run("trigger", "aihubmix", job_id).ok
+    connect(provider, verify=False)
+    job_id = new_job(https_sim, provider, QUICK)
+    assert run("trigger", provider, job_id).ok
 
 
 def test_the_cli_serves_https(pki: dict[str, Path]) -> None:
@@ -213,14 +217,15 @@ def test_the_cli_wants_both_tls_files(pki: dict[str, Path]) -> None:
 
 
 @pytest.mark.parametrize("path", ["trigger", "poke", "download"])
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_https_to_a_plain_http_server_says_so(
-    sim: SimulatorHandle, define_connection: Any, run: Any, leak_watch: Any, path: str
+    sim: SimulatorHandle, define_connection: Any, run: Any, leak_watch: Any, path: str, provider: str
 ) -> None:
     """A host typed with https:// for a server that speaks plain HTTP: a TLS protocol error, which is
     treated as a transport failure (sat out within the failure budget, poked until the timeout)."""
-    define_connection("wrong_scheme", "tensorpix", sim.url.replace("http://", "https://"), extra={"max_attempts": 2})
+    define_connection("wrong_scheme", provider, sim.url.replace("http://", "https://"), extra={"max_attempts": 2})
     options = {"trigger": {"policy": {"failure_budget": 0.3}}, "poke": {"timeout": 0.3}, "download": {}}[path]
-    outcome = run(path, "tensorpix", "3c90c3cc-0d44-4b50-8888-8dd25736052a", conn_id="wrong_scheme", **options)
+    outcome = run(path, provider, contract(provider).facts.sample_id, conn_id="wrong_scheme", **options)
     assert outcome.error is not None
     shown = outcome.message if path != "poke" else leak_watch.read_output()
     assert f"could not reach {sim.url.replace('http://', 'https://')}: [SSL: WRONG_VERSION_NUMBER]" in shown

@@ -22,9 +22,8 @@ import pytest
 from airflow_provider_vidjobs.exceptions import DownloadError
 from airflow_provider_vidjobs.operators.download import DownloadVideoOperator
 from airflow_provider_vidjobs.testing.simulator import SimulatorHandle, synthetic_video_sha256
-from airflow_provider_vidjobs.testing.simulator.aihubmix_api import EP_CONTENT
-from airflow_provider_vidjobs.testing.simulator.storage_api import EP_OBJECT as EP_STORAGE
-from airflow_provider_vidjobs.testing.simulator.tensorpix_api import EP_JOB
+from airflow_provider_vidjobs.testing.simulator.apis.aihubmix import EP_CONTENT
+from airflow_provider_vidjobs.testing.simulator.apis.tensorpix import EP_JOB, EP_STORAGE
 
 MIB = 1024 * 1024
 #: Per API: the route that serves the video bytes.

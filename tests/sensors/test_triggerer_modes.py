@@ -12,6 +12,7 @@ import json
 import warnings
 
 import pytest
+from _apis import API_NAMES, contract_api
 from airflow.sdk import Asset
 
 from airflow_provider_vidjobs import version_compat
@@ -41,8 +42,12 @@ def airflow_3_3(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.usefixtures("airflow_3_3")
-def test_on_3_3_the_sensor_hands_airflow_a_trigger_built_from_its_templates() -> None:
-    wait = sensor(start_from_trigger=True, end_from_trigger=True, timeout=600, poll_interval=5, provider="aihubmix")
+@pytest.mark.parametrize("provider", API_NAMES)
+def test_on_3_3_the_sensor_hands_airflow_a_trigger_built_from_its_templates(provider: str) -> None:
+    conn_id = contract_api(provider).conn_id
+    wait = sensor(
+        start_from_trigger=True, end_from_trigger=True, timeout=600, poll_interval=5, provider=provider, conn_id=conn_id
+    )
 
     args = wait.start_trigger_args
     assert wait.start_from_trigger is True
@@ -51,7 +56,7 @@ def test_on_3_3_the_sensor_hands_airflow_a_trigger_built_from_its_templates() ->
     assert args.next_method == "execute_complete"
     kwargs = args.trigger_kwargs or {}
     assert kwargs["job_id"] == TEMPLATED_ID  # rendered by the triggerer (job_id is a template field)
-    assert (kwargs["provider"], kwargs["conn_id"]) == ("aihubmix", "aihubmix_default")
+    assert (kwargs["provider"], kwargs["conn_id"]) == (provider, conn_id)
     assert (kwargs["end_from_trigger"], kwargs["timeout"]) == (True, 600.0)
     assert json.loads(json.dumps(kwargs)) == kwargs  # stored in the serialized DAG as JSON
     # The triggerer renders the operator's template fields that are trigger kwargs and trigger attributes.

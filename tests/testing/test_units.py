@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from airflow_provider_vidjobs.testing.simulator import synthetic_video_chunks, synthetic_video_sha256
+from airflow_provider_vidjobs.testing.simulator.apis.aihubmix import new_aihubmix_id
 from airflow_provider_vidjobs.testing.simulator.faults import FaultError, apply_modifiers, parse_rule
 from airflow_provider_vidjobs.testing.simulator.forms import BodyError, UploadedFile, parse_body
-from airflow_provider_vidjobs.testing.simulator.ids import new_aihubmix_id
 from airflow_provider_vidjobs.testing.simulator.storage import assets
 from airflow_provider_vidjobs.testing.simulator.timeline import Timeline, TimelineError
 

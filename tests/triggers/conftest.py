@@ -1,4 +1,4 @@
-"""Fixtures for the trigger tests: the simulator with both connections defined as env vars."""
+"""Fixtures for the trigger tests: the simulator with every registered API's connection defined as env vars."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 @pytest.fixture
 def sim(vidjobs_simulator: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> SimulatorHandle:
-    """The reset simulator, with ``tensorpix_default`` and ``aihubmix_default`` pointing at it."""
+    """The reset simulator, with every registered API's ``<conn type>_default`` pointing at it."""
     for name, value in vidjobs_simulator.airflow_connections().items():
         monkeypatch.setenv(name, value)
     return vidjobs_simulator

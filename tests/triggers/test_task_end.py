@@ -14,6 +14,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from _apis import API_NAMES, contract_api
 from airflow.triggers.base import TaskSuccessEvent, TriggerEvent
 
 from airflow_provider_vidjobs.links import XCOM_KEY as LINK_XCOM_KEY
@@ -66,7 +67,7 @@ def stored(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> d
     return seen
 
 
-@pytest.mark.parametrize("provider", ["tensorpix", "aihubmix"])
+@pytest.mark.parametrize("provider", API_NAMES)
 def test_a_succeeded_job_ends_the_task_in_the_triggerer_with_its_xcom(
     sim: SimulatorHandle, provider: str, stored: dict[str, Any]
 ) -> None:
@@ -127,9 +128,8 @@ def test_when_the_xcom_cannot_be_stored_a_worker_finishes_the_task(
 @pytest.mark.parametrize(
     ("provider", "timeline", "deadline_in", "outcome"),
     [
-        ("aihubmix", {**QUICK, "outcome": "failed"}, 20.0, "failed"),
-        ("tensorpix", {**QUICK, "outcome": "failed"}, 20.0, "failed"),
-        ("tensorpix", {"queued_s": 0, "running_s": 0.2, "outcome": "stuck"}, 0.5, "timeout"),
+        *((p, {**QUICK, "outcome": "failed"}, 20.0, "failed") for p in API_NAMES),
+        *((p, {"queued_s": 0, "running_s": 0.2, "outcome": "stuck"}, 0.5, "timeout") for p in API_NAMES),
     ],
 )
 def test_every_other_outcome_resumes_the_task_on_a_worker(
@@ -145,8 +145,10 @@ def test_every_other_outcome_resumes_the_task_on_a_worker(
     assert event.payload["job_id"] == job_id
 
 
-def test_an_error_resumes_the_task_on_a_worker(sim: SimulatorHandle) -> None:
-    (event,) = events_of(trigger_for("tensorpix", "00000000-0000-4000-8000-000000000000", end_from_trigger=True))
+@pytest.mark.parametrize("provider", API_NAMES)
+def test_an_error_resumes_the_task_on_a_worker(sim: SimulatorHandle, provider: str) -> None:
+    missing = contract_api(provider).facts.sample_id  # no such job after the reset
+    (event,) = events_of(trigger_for(provider, missing, end_from_trigger=True))
 
     assert type(event) is TriggerEvent
     assert (event.payload["outcome"], event.payload["error_type"]) == ("error", "JobNotFoundError")
@@ -189,13 +191,14 @@ def test_a_rendered_upstream_videojob_and_an_empty_provider_are_resolved_in_the_
     assert stored["return_value"]["job_id"] == created["id"]
 
 
-def test_an_empty_provider_is_the_connections_type(sim: SimulatorHandle) -> None:
-    job_id = sim.control.create_job("tensorpix", sim=QUICK)["id"]
+@pytest.mark.parametrize("provider", API_NAMES)
+def test_an_empty_provider_is_the_connections_type(sim: SimulatorHandle, provider: str) -> None:
+    job_id = sim.control.create_job(provider, sim=QUICK)["id"]
 
-    (event,) = events_of(trigger_for("", job_id, conn_id="tensorpix_default"))
+    (event,) = events_of(trigger_for("", job_id, conn_id=contract_api(provider).conn_id))
 
     assert event.payload["outcome"] == "succeeded"
-    assert event.payload["provider"] == "tensorpix"
+    assert event.payload["provider"] == provider
 
 
 def test_a_connection_of_another_type_ends_with_a_clear_error(
@@ -210,19 +213,21 @@ def test_a_connection_of_another_type_ends_with_a_clear_error(
     assert "tensorpix" in event.payload["message"]
 
 
-def test_an_invalid_rendered_id_ends_with_a_clear_error_and_no_request(sim: SimulatorHandle) -> None:
+@pytest.mark.parametrize("provider", API_NAMES)
+def test_an_invalid_rendered_id_ends_with_a_clear_error_and_no_request(sim: SimulatorHandle, provider: str) -> None:
     before = sim.control.stats()["requests_total"]
 
-    (event,) = events_of(trigger_for("tensorpix", "None"))
+    (event,) = events_of(trigger_for(provider, "None"))
 
     assert event.payload["outcome"] == "error"
     assert "None" in event.payload["message"]
     assert sim.control.stats()["requests_total"] == before
 
 
-def test_timeout_counts_from_the_tasks_start(sim: SimulatorHandle) -> None:
-    job_id = sim.control.create_job("tensorpix", sim={"queued_s": 0, "running_s": 0.2, "outcome": "stuck"})["id"]
-    trigger = trigger_for("tensorpix", job_id, deadline=None, timeout=30.0)
+@pytest.mark.parametrize("provider", API_NAMES)
+def test_timeout_counts_from_the_tasks_start(sim: SimulatorHandle, provider: str) -> None:
+    job_id = sim.control.create_job(provider, sim={"queued_s": 0, "running_s": 0.2, "outcome": "stuck"})["id"]
+    trigger = trigger_for(provider, job_id, deadline=None, timeout=30.0)
     # The task started 29.5 s ago (a triggerer restart re-runs the trigger): 0.5 s are left, not 30.
     trigger.task_instance = SimpleNamespace(  # type: ignore[assignment]
         **{**vars(TI), "start_date": datetime.fromtimestamp(time.time() - 29.5, tz=UTC)}

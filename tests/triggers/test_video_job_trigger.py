@@ -13,7 +13,6 @@ import json
 import logging
 import math
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +25,8 @@ try:
 except ImportError:  # Airflow < 3.2 keeps serde in core
     from airflow.serialization.serde import deserialize, serialize  # type: ignore[no-redef]
 
+from _apis import API_NAMES, contract_api
+
 from airflow_provider_vidjobs.hooks import clients
 from airflow_provider_vidjobs.hooks.registry import hook_class
 from airflow_provider_vidjobs.models import JobStatus, VideoJob
@@ -34,7 +35,8 @@ from airflow_provider_vidjobs.testing.simulator import SimulatorHandle
 from airflow_provider_vidjobs.triggers.video_job import VideoJobTrigger
 from airflow_provider_vidjobs.waiting import build_trigger
 
-PROVIDERS = ("tensorpix", "aihubmix")
+#: Every registered API (tests/_apis.py).
+PROVIDERS = API_NAMES
 #: A fixed, quick cadence: every delay is exactly ``min_interval``.
 FIXED = {"min_interval": 0.05, "adaptive": False, "jitter": 0.0}
 QUICK = {"queued_s": 0.1, "running_s": 0.3}
@@ -46,9 +48,9 @@ FOREVER = {"queued_s": 0, "running_s": 0.2, "outcome": "stuck"}
 
 
 def new_job(sim: SimulatorHandle, provider: str, timeline: dict[str, Any], **fields: Any) -> str:
-    """A simulated job (AIHubMix ids with ``/``, ``+`` and ``=`` in them, as real ones may have)."""
-    if provider == "aihubmix":
-        fields.setdefault("id_style", "slashy")
+    """A simulated job with the API's test-job fields (AIHubMix ids with ``/``, ``+`` and ``=`` in them, as
+    real ones may have)."""
+    fields = {**contract_api(provider).job_fields, **fields}
     return str(sim.control.create_job(provider, sim=timeline, **fields)["id"])
 
 
@@ -178,12 +180,12 @@ def test_serialize_round_trip_rebuilds_the_same_trigger() -> None:
 def test_kwargs_and_event_never_hold_the_key(
     sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch, canary_key: str, provider: str, which_key: str
 ) -> None:
-    key = sim.tensorpix_key if provider == "tensorpix" else sim.aihubmix_key
+    key = sim.key(provider)
     if which_key == "canary-key":
         key = canary_key
         sim.control.set_keys(**{provider: [canary_key]})
         conn = {"conn_type": provider, "host": sim.url, "password": canary_key}
-        monkeypatch.setenv(f"AIRFLOW_CONN_{provider.upper()}_DEFAULT", json.dumps(conn))
+        monkeypatch.setenv(f"AIRFLOW_CONN_{contract_api(provider).conn_id.upper()}", json.dumps(conn))
     job_id = new_job(sim, provider, QUICK)
     hook = hook_class(provider)(f"{provider}_default")
     hook.get_job(job_id)  # the hook has read the connection, key included, as an operator's has
@@ -206,7 +208,7 @@ def test_kwargs_and_event_never_hold_the_key(
 
 # ----- outcomes ----------------------------------------------------------------------------------
 
-FAILED_AHM = {
+FAILED = {
     **QUICK,
     "outcome": "failed",
     "error_code": "content_policy_violation",
@@ -217,10 +219,8 @@ FAILED_AHM = {
 @pytest.mark.parametrize(
     ("provider", "timeline", "faults", "outcome"),
     [
-        pytest.param("tensorpix", QUICK, [], "succeeded", id="tensorpix-succeeded"),
-        pytest.param("aihubmix", QUICK, [], "succeeded", id="aihubmix-succeeded"),
-        pytest.param("tensorpix", {**QUICK, "outcome": "failed"}, [], "failed", id="tensorpix-failed"),
-        pytest.param("aihubmix", FAILED_AHM, [], "failed", id="aihubmix-failed"),
+        *(pytest.param(p, QUICK, [], "succeeded", id=f"{p}-succeeded") for p in PROVIDERS),
+        *(pytest.param(p, FAILED, [], "failed", id=f"{p}-failed") for p in PROVIDERS),
         # TensorPix's status strings are configurable: its failed phase spelled "cancelled".
         pytest.param(
             "tensorpix",
@@ -261,20 +261,21 @@ def test_runs_to_each_outcome(
         if provider == "tensorpix":
             assert job.video.size_bytes == view["vendor"]["generated_video"]["size"]
             assert job.video.url.split("?")[0] == view["vendor"]["generated_video"]["file"].split("?")[0]
-    if provider == "aihubmix" and outcome == "failed":
+    if contract_api(provider).facts.reports_error and outcome == "failed":
         code, message = view["vendor"]["error"]["code"], view["vendor"]["error"]["message"]
-        assert (code, message) == (FAILED_AHM["error_code"], FAILED_AHM["error_message"])
+        assert (code, message) == (FAILED["error_code"], FAILED["error_message"])
         assert job.error is not None
         assert (job.error.code, job.error.message) == (code, message)
         assert code in payload["message"]
         assert message in payload["message"]
 
 
-def test_deadline_ends_the_wait_with_timeout(sim: SimulatorHandle) -> None:
-    job_id = new_job(sim, "tensorpix", FOREVER)
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_deadline_ends_the_wait_with_timeout(sim: SimulatorHandle, provider: str) -> None:
+    job_id = new_job(sim, provider, FOREVER)
     # Polls at 0 s and 0.8 s; an uncut sleep would poll next at 1.6 s, the deadline is at 1.0 s.
     interval, allowed = 0.8, 1.0
-    trigger = make_trigger("tensorpix", job_id, policy={"min_interval": interval}, deadline=time.time() + allowed)
+    trigger = make_trigger(provider, job_id, policy={"min_interval": interval}, deadline=time.time() + allowed)
 
     payload, elapsed = run_trigger(trigger)
 
@@ -285,10 +286,11 @@ def test_deadline_ends_the_wait_with_timeout(sim: SimulatorHandle) -> None:
     assert allowed - 0.05 <= elapsed < allowed + interval / 2
 
 
-def test_deadline_also_ends_a_wait_through_an_outage(sim: SimulatorHandle) -> None:
-    job_id = new_job(sim, "aihubmix", FOREVER, faults=[{"kind": "http_error", "status": 503}])
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_deadline_also_ends_a_wait_through_an_outage(sim: SimulatorHandle, provider: str) -> None:
+    job_id = new_job(sim, provider, FOREVER, faults=[{"kind": "http_error", "status": 503}])
     allowed = 0.8
-    trigger = make_trigger("aihubmix", job_id, policy={"failure_budget": 600}, deadline=time.time() + allowed)
+    trigger = make_trigger(provider, job_id, policy={"failure_budget": 600}, deadline=time.time() + allowed)
 
     payload, elapsed = run_trigger(trigger)
 
@@ -311,14 +313,14 @@ def test_rejected_key_ends_at_once_with_error(sim: SimulatorHandle, provider: st
     assert payload["error_type"] == "AuthenticationError"
     assert "HTTP 401" in payload["message"]
     assert job_counter(sim, job_id)["statuses"] == {"401": 1}  # one request, no retry
-    key = sim.tensorpix_key if provider == "tensorpix" else sim.aihubmix_key
+    key = sim.key(provider)
     assert key not in json.dumps(payload)
     assert not any(key in line for line in logs.lines())
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_unknown_job_ends_at_once_with_error(sim: SimulatorHandle, provider: str) -> None:
-    job_id = str(uuid.uuid4()) if provider == "tensorpix" else f"video_{uuid.uuid4().hex}"
+    job_id = contract_api(provider).facts.sample_id  # well-formed, and no such job after the reset
 
     payload, _ = run_trigger(make_trigger(provider, job_id))
 
@@ -328,10 +330,11 @@ def test_unknown_job_ends_at_once_with_error(sim: SimulatorHandle, provider: str
     assert job_counter(sim, job_id)["statuses"] == {"404": 1}
 
 
-def test_missing_connection_ends_with_error_and_no_request(sim: SimulatorHandle) -> None:
-    job_id = new_job(sim, "tensorpix", FOREVER)
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_missing_connection_ends_with_error_and_no_request(sim: SimulatorHandle, provider: str) -> None:
+    job_id = new_job(sim, provider, FOREVER)
 
-    payload, _ = run_trigger(make_trigger("tensorpix", job_id, conn_id="vidjobs_no_such_connection"))
+    payload, _ = run_trigger(make_trigger(provider, job_id, conn_id="vidjobs_no_such_connection"))
 
     assert payload["outcome"] == "error"
     assert payload["error_type"] == "ConnectionNotFound"
@@ -342,13 +345,14 @@ def test_missing_connection_ends_with_error_and_no_request(sim: SimulatorHandle)
 # ----- transient failures --------------------------------------------------------------------------
 
 
-def test_survives_a_burst_of_5xx_and_logs_the_streak_once(sim: SimulatorHandle, logs: Logs) -> None:
-    job_id = new_job(sim, "tensorpix", DONE)
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_survives_a_burst_of_5xx_and_logs_the_streak_once(sim: SimulatorHandle, logs: Logs, provider: str) -> None:
+    job_id = new_job(sim, provider, DONE)
     sim.control.add_job_faults(
         job_id, {"kind": "http_error", "status": 503, "count": 3}, {"kind": "http_error", "status": 502, "count": 1}
     )
 
-    payload, _ = run_trigger(make_trigger("tensorpix", job_id))
+    payload, _ = run_trigger(make_trigger(provider, job_id))
 
     assert payload["outcome"] == "succeeded"
     assert job_counter(sim, job_id)["statuses"] == {"200": 1, "502": 1, "503": 3}

@@ -1,6 +1,7 @@
 """A faithful simulator of the TensorPix and AIHubMix (OpenAI-shaped) video-generation APIs.
 
-Both APIs on one server, jobs that live in time, faults on demand, counters; see docs/simulator.md.
+Every API of the table in ``apis/`` on one server, jobs that live in time, faults on demand, counters;
+see docs/simulator.md (it also says how to add an API).
 Importing this package does not import Airflow (nor uvicorn, until a server is started).
 
     from airflow_provider_vidjobs.testing.simulator import start_simulator
@@ -14,11 +15,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_vidjobs.testing.simulator.config import (
-    DEFAULT_AIHUBMIX_KEY,
-    DEFAULT_TENSORPIX_KEY,
-    SimulatorConfig,
-)
+from airflow_provider_vidjobs.testing.simulator.apis.aihubmix import DEFAULT_KEY as DEFAULT_AIHUBMIX_KEY
+from airflow_provider_vidjobs.testing.simulator.apis.tensorpix import DEFAULT_KEY as DEFAULT_TENSORPIX_KEY
+from airflow_provider_vidjobs.testing.simulator.config import SimulatorConfig
 from airflow_provider_vidjobs.testing.simulator.control import ControlError, SimulatorControl
 from airflow_provider_vidjobs.testing.simulator.handle import SimulatorHandle
 from airflow_provider_vidjobs.testing.simulator.storage import synthetic_video_chunks, synthetic_video_sha256

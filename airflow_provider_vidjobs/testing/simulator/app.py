@@ -1,20 +1,14 @@
-"""The ASGI application: route by the first path segment, then one pipeline for every vendor request:
-faults (latency, replaced or cut responses, altered bodies), auth, handler, counters, send."""
+"""The ASGI application: route by the longest registered path prefix (the API table's, storage's and the
+control API's), then one pipeline for every API request: faults (latency, replaced or cut responses,
+altered bodies), auth, handler, counters, send."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from typing import Any
 
-from airflow_provider_vidjobs.testing.simulator import (
-    aihubmix_api,
-    control_api,
-    errors,
-    storage_api,
-    tensorpix_api,
-)
+from airflow_provider_vidjobs.testing.simulator import apis, control_api, errors, storage_api
 from airflow_provider_vidjobs.testing.simulator.faults import FaultRule, Selection, apply_modifiers, select
 from airflow_provider_vidjobs.testing.simulator.http import (
     Receive,
@@ -26,9 +20,9 @@ from airflow_provider_vidjobs.testing.simulator.http import (
     send_response,
     text_response,
 )
-from airflow_provider_vidjobs.testing.simulator.jobs import AIHUBMIX, TENSORPIX
 from airflow_provider_vidjobs.testing.simulator.protocol import abort_connection
-from airflow_provider_vidjobs.testing.simulator.routing import Routed, fixed
+from airflow_provider_vidjobs.testing.simulator.routing import PrefixTable, Routed, fixed
+from airflow_provider_vidjobs.testing.simulator.spec import Router
 from airflow_provider_vidjobs.testing.simulator.state import SimState
 
 log = logging.getLogger(__name__)
@@ -40,10 +34,13 @@ _DEFAULT_HTML = (
 
 
 class SimulatorApp:
-    """ASGI 3 app serving both vendor APIs, the storage and the control API from one ``SimState``."""
+    """ASGI 3 app serving every registered API, the storage and the control API from one ``SimState``."""
 
     def __init__(self, state: SimState) -> None:
         self.state = state
+        routers: dict[str, Router] = {p: spec.route for spec in apis.APIS.values() for p in spec.prefixes}
+        routers[storage_api.PREFIX] = storage_api.route
+        self._routes = PrefixTable(routers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -52,18 +49,14 @@ class SimulatorApp:
             return
         req = Request(scope, receive)
         state = self.state
-        first = req.segments[0] if req.segments else ""
-        if first == "_sim":
+        if req.segments[:1] == ["_sim"]:
             state.tracker.note_request(scope.get("client"), api=False)
             await send_response(send, await control_api.handle(state, req))
             return
         state.tracker.note_request(scope.get("client"), api=True)
-        if first == "api":
-            routed = tensorpix_api.route(state, req)
-        elif first == "v1":
-            routed = aihubmix_api.route(state, req)
-        elif first == "_storage":
-            routed = storage_api.route(state, req)
+        router = self._routes.match(req.segments)
+        if router is not None:
+            routed = router(state, req)
         else:
             routed = Routed("none", "unmatched", fixed(text_response(404, "Not Found", b"text/plain")))
         try:
@@ -96,8 +89,9 @@ class SimulatorApp:
             resp = denied if denied is not None else await routed.handler(state, req, routed)
             if sel is not None and sel.modifiers:
                 _modify(resp, sel.modifiers)
-        if routed.api == AIHUBMIX:
-            resp.headers.append((b"x-request-id", b"req_" + secrets.token_hex(16).encode()))
+        spec = apis.APIS.get(routed.api)
+        if spec is not None and spec.response_headers is not None:
+            resp.headers.extend(spec.response_headers())
         state.stats.record(routed.endpoint, routed.job_id, resp.status)
         if cut is not None and cut.kind == "truncated_json":
             body = resp.encoded()
@@ -151,10 +145,8 @@ def _fault_response(api: str, rule: FaultRule) -> Response:
     elif rule.body is not None:
         ctype = rule.content_type or ("application/json" if rule.body.lstrip().startswith("{") else "text/plain")
         resp = text_response(rule.effective_status, rule.body, ctype.encode())
-    elif api == TENSORPIX:
-        resp = errors.tp_status_error(rule.effective_status, rule.retry_after)
-    elif api == AIHUBMIX:
-        resp = errors.openai_status_error(rule.effective_status)
+    elif api in apis.APIS:
+        resp = apis.APIS[api].status_error(rule.effective_status, rule.retry_after)
     elif api == storage_api.API:
         resp = errors.s3_status_error(rule.effective_status)
     else:

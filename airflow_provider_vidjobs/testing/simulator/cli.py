@@ -1,4 +1,4 @@
-"""``vidjobs-simulator``: serve both simulated APIs until SIGINT/SIGTERM.
+"""``vidjobs-simulator``: serve every registered simulated API until SIGINT/SIGTERM.
 
 Once it accepts connections it prints ``vidjobs-simulator listening on http://HOST:PORT`` (always the
 first line: scripts wait for it), then the keys it accepts per API and ready ``AIRFLOW_CONN_*`` lines.
@@ -15,12 +15,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from airflow_provider_vidjobs.testing.simulator.config import (
-    DEFAULT_AIHUBMIX_KEY,
-    DEFAULT_TENSORPIX_KEY,
-    SimulatorConfig,
-)
-from airflow_provider_vidjobs.testing.simulator.ids import AIHUBMIX_ID_STYLES
+from airflow_provider_vidjobs.testing.simulator import apis
+from airflow_provider_vidjobs.testing.simulator.config import SimulatorConfig
 from airflow_provider_vidjobs.testing.simulator.timeline import OUTCOMES
 
 
@@ -36,24 +32,33 @@ def _json_object(text: str) -> dict[str, Any]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also documents every flag in ``--help``)."""
+    labels = " and ".join(spec.label for spec in apis.APIS.values())
     p = argparse.ArgumentParser(
-        prog="vidjobs-simulator",
-        description="Simulated TensorPix and AIHubMix (OpenAI-shaped) video-generation APIs, for tests.",
+        prog="vidjobs-simulator", description=f"Simulated {labels} video-generation APIs, for tests."
     )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one (default)")
     p.add_argument("--time-scale", type=float, default=1.0, help="simulated seconds per real second")
-    p.add_argument(
-        "--tensorpix-key", action="append", help=f"valid TensorPix key (repeatable; default {DEFAULT_TENSORPIX_KEY})"
-    )
-    p.add_argument(
-        "--aihubmix-key", action="append", help=f"valid AIHubMix key (repeatable; default {DEFAULT_AIHUBMIX_KEY})"
-    )
-    p.add_argument("--no-tensorpix-keys", action="store_true", help="start with no valid TensorPix key")
-    p.add_argument("--no-aihubmix-keys", action="store_true", help="start with no valid AIHubMix key")
-    p.add_argument("--url-ttl-s", type=float, default=3600.0, help="lifetime of TensorPix storage URLs")
-    p.add_argument("--poll-after-ms", type=int, help="send openai-poll-after-ms on AIHubMix video GETs")
-    p.add_argument("--aihubmix-id-style", choices=AIHUBMIX_ID_STYLES, default="base64", help="style of AIHubMix ids")
+    for spec in apis.APIS.values():
+        flag = spec.name.replace("_", "-")
+        p.add_argument(
+            f"--{flag}-key",
+            dest=f"{spec.name}_key",
+            action="append",
+            help=f"valid {spec.label} key (repeatable; default {spec.default_key})",
+        )
+        p.add_argument(
+            f"--no-{flag}-keys",
+            dest=f"no_{spec.name}_keys",
+            action="store_true",
+            help=f"start with no valid {spec.label} key",
+        )
+    p.add_argument("--url-ttl-s", type=float, default=3600.0, help="lifetime of pre-signed storage URLs")
+    p.add_argument("--poll-after-ms", type=int, help="poll hint (ms) on job GETs of APIs that send one")
+    for option in apis.options().values():
+        p.add_argument(
+            f"--{option.name.replace('_', '-')}", choices=option.choices, default=option.default, help=option.help
+        )
     g = p.add_argument_group("default timeline of new jobs")
     g.add_argument("--timeline", type=_json_object, help="JSON timeline fields, e.g. '{\"queued_s\": 5}'")
     g.add_argument("--queued-s", type=float, help="seconds queued")
@@ -107,17 +112,18 @@ def config_from_args(ns: argparse.Namespace) -> SimulatorConfig:
         if retry_after:
             rule["retry_after"] = float(retry_after)
         faults.append(rule)
-    tp_keys = [] if ns.no_tensorpix_keys else (ns.tensorpix_key or [DEFAULT_TENSORPIX_KEY])
-    ah_keys = [] if ns.no_aihubmix_keys else (ns.aihubmix_key or [DEFAULT_AIHUBMIX_KEY])
+    keys = {
+        name: [] if getattr(ns, f"no_{name}_keys") else (getattr(ns, f"{name}_key") or [spec.default_key])
+        for name, spec in apis.APIS.items()
+    }
     return SimulatorConfig(
         host=ns.host,
         port=ns.port,
-        tensorpix_keys=tp_keys,
-        aihubmix_keys=ah_keys,
+        keys=keys,
         time_scale=ns.time_scale,
         url_ttl_s=ns.url_ttl_s,
         poll_after_ms=ns.poll_after_ms,
-        aihubmix_id_style=ns.aihubmix_id_style,
+        options={name: getattr(ns, name) for name in apis.options()},
         timeline=timeline,
         faults=faults,
         seed=ns.seed,
@@ -135,15 +141,12 @@ def startup_lines(url: str, config: SimulatorConfig) -> list[str]:
     def keys(values: list[str]) -> str:
         return ", ".join(values) if values else "(none: every key is rejected)"
 
-    lines = [
-        f"  TensorPix API key: {keys(config.tensorpix_keys)}",
-        f"  AIHubMix API key:  {keys(config.aihubmix_keys)}",
-        "  Airflow connections (set them for every Airflow component, the triggerer included):",
-    ]
-    for conn_id, conn_type, values in (
-        ("tensorpix_default", "tensorpix", config.tensorpix_keys),
-        ("aihubmix_default", "aihubmix", config.aihubmix_keys),
-    ):
+    specs = list(apis.APIS.values())
+    width = max(len(spec.label) for spec in specs) + len(" API key: ")
+    lines = [f"  {(spec.label + ' API key:').ljust(width)}{keys(config.keys[spec.name])}" for spec in specs]
+    lines.append("  Airflow connections (set them for every Airflow component, the triggerer included):")
+    for spec in specs:
+        conn_id, conn_type, values = f"{spec.name}_default", spec.name, config.keys[spec.name]
         conn: dict[str, Any] = {"conn_type": conn_type, "host": url, "password": values[0] if values else ""}
         if url.startswith("https://") and config.ssl_certfile:
             conn["extra"] = {"ca_bundle": os.path.abspath(config.ssl_certfile)}

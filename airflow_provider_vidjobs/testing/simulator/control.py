@@ -60,13 +60,13 @@ class SimulatorControl:
         self._call("POST", "/_sim/stats/reset")
 
     def config(self) -> dict[str, Any]:
-        """Live settings (time scale, URL TTL, poll hint, id style, default timeline, keys, now)."""
+        """Live settings (time scale, URL TTL, poll hint, API options, default timeline, keys, now)."""
         result: dict[str, Any] = self._call("GET", "/_sim/config")
         return result
 
     def set_config(self, **fields: Any) -> dict[str, Any]:
-        """Change live settings: ``time_scale``, ``url_ttl_s``, ``poll_after_ms``,
-        ``aihubmix_id_style``, ``timeline`` (default timeline fields), ``keys``."""
+        """Change live settings: ``time_scale``, ``url_ttl_s``, ``poll_after_ms``, ``timeline`` (default
+        timeline fields), ``keys``, and the APIs' options (``SimApi.options``)."""
         result: dict[str, Any] = self._call("POST", "/_sim/config", fields)
         return result
 
@@ -88,9 +88,9 @@ class SimulatorControl:
         result: dict[str, list[str]] = self._call("GET", "/_sim/keys")
         return result
 
-    def set_keys(self, *, tensorpix: list[str] | None = None, aihubmix: list[str] | None = None) -> None:
-        """Replace the valid keys of one or both APIs."""
-        body = {k: v for k, v in (("tensorpix", tensorpix), ("aihubmix", aihubmix)) if v is not None}
+    def set_keys(self, **keys: list[str] | None) -> None:
+        """Replace the valid keys of the APIs named (``set_keys(<api>=[...], ...)``; None leaves one as is)."""
+        body = {api: values for api, values in keys.items() if values is not None}
         self._call("PUT", "/_sim/keys", body)
 
     def revoke_key(self, api: str, key: str | None = None) -> None:
@@ -109,7 +109,7 @@ class SimulatorControl:
         faults: list[dict[str, Any]] | None = None,
         **fields: Any,
     ) -> dict[str, Any]:
-        """Create a job of ``api`` (``tensorpix`` or ``aihubmix``) directly; returns its control view
+        """Create a job of ``api`` (a registered API's name) directly; returns its control view
         (``id``, ``phase``, ``timeline``, ``paths``, ``vendor`` JSON ...)."""
         body: dict[str, Any] = {"api": api, "prompt": prompt, **fields}
         for key, value in (("id", id), ("id_style", id_style), ("sim", sim), ("faults", faults)):
@@ -172,5 +172,5 @@ class SimulatorControl:
         self._call("DELETE", "/_sim/faults")
 
     def outage(self, seconds: float, status: int = 503, api: str | None = None) -> None:
-        """Shortcut: every vendor request fails with ``status`` for the next ``seconds``."""
+        """Shortcut: every API request fails with ``status`` for the next ``seconds``."""
         self.add_faults({"kind": "http_error", "status": status, "duration_s": seconds, "api": api})

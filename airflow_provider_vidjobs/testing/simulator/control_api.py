@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import quote
 
-from airflow_provider_vidjobs.testing.simulator import aihubmix_api, tensorpix_api
+from airflow_provider_vidjobs.testing.simulator import apis
 from airflow_provider_vidjobs.testing.simulator.faults import FaultError, FaultRule
 from airflow_provider_vidjobs.testing.simulator.http import Request, Response, json_response
-from airflow_provider_vidjobs.testing.simulator.ids import AIHUBMIX_ID_STYLES
-from airflow_provider_vidjobs.testing.simulator.jobs import APIS, TENSORPIX, Job
+from airflow_provider_vidjobs.testing.simulator.jobs import Job
+from airflow_provider_vidjobs.testing.simulator.spec import InputError
 from airflow_provider_vidjobs.testing.simulator.state import SimState
 from airflow_provider_vidjobs.testing.simulator.timeline import Timeline, TimelineError
 
@@ -96,7 +95,8 @@ async def _dispatch(state: SimState, req: Request) -> Response:
 
 
 def _update_config(state: SimState, data: dict[str, Any]) -> None:
-    known = {"time_scale", "url_ttl_s", "poll_after_ms", "aihubmix_id_style", "timeline", "keys"}
+    options = apis.options()
+    known = {"time_scale", "url_ttl_s", "poll_after_ms", "timeline", "keys", *options}
     unknown = set(data) - known
     if unknown:
         raise _fail(400, f"unknown config field(s) {sorted(unknown)}; known: {sorted(known)}")
@@ -106,10 +106,12 @@ def _update_config(state: SimState, data: dict[str, Any]) -> None:
         state.url_ttl_s = float(data["url_ttl_s"])
     if "poll_after_ms" in data:
         state.poll_after_ms = None if data["poll_after_ms"] is None else int(data["poll_after_ms"])
-    if "aihubmix_id_style" in data:
-        if data["aihubmix_id_style"] not in AIHUBMIX_ID_STYLES:
-            raise _fail(400, f"aihubmix_id_style must be one of {AIHUBMIX_ID_STYLES}")
-        state.id_style = data["aihubmix_id_style"]
+    for name, option in options.items():
+        if name in data:
+            try:
+                state.options[name] = option.check(data[name])
+            except ValueError as exc:
+                raise _fail(400, str(exc)) from None
     if "timeline" in data:
         state.default_timeline = state.default_timeline.updated(data["timeline"] or {})
     if "keys" in data:
@@ -117,8 +119,9 @@ def _update_config(state: SimState, data: dict[str, Any]) -> None:
 
 
 def _set_keys(state: SimState, data: Any) -> None:
-    if not isinstance(data, dict) or set(data) - set(APIS):
-        raise _fail(400, 'keys must look like {"tensorpix": [...], "aihubmix": [...]}')
+    if not isinstance(data, dict) or set(data) - set(apis.APIS):
+        shape = ", ".join(f'"{api}": [...]' for api in apis.APIS)
+        raise _fail(400, f"keys must look like {{{shape}}}")
     for api, keys in data.items():
         if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
             raise _fail(400, f"keys.{api} must be a list of strings")
@@ -131,8 +134,8 @@ async def _keys(state: SimState, req: Request, segs: list[str]) -> Response:
     elif len(segs) == 2 and segs[1] == "revoke" and req.method == "POST":
         data = await _object(req)
         api = data.get("api")
-        if api not in APIS:
-            raise _fail(400, f"api must be one of {APIS}")
+        if api not in apis.APIS:
+            raise _fail(400, f"api must be one of {tuple(apis.APIS)}")
         key = data.get("key")
         if key is None:
             state.keys[api].clear()
@@ -227,10 +230,10 @@ async def _jobs(state: SimState, req: Request, segs: list[str]) -> Response:
 
 
 def _create(state: SimState, data: dict[str, Any]) -> Job:
-    """Create a job of either API directly (explicit ``id``/``id_style`` and ``faults`` allowed)."""
+    """Create a job of any registered API directly (explicit ``id``/``id_style`` and ``faults`` allowed)."""
     api = data.pop("api", None)
-    if api not in APIS:
-        raise _fail(400, f"api must be one of {APIS}")
+    if api not in apis.APIS:
+        raise _fail(400, f"api must be one of {tuple(apis.APIS)}")
     job_id = data.pop("id", None)
     id_style = data.pop("id_style", None)
     raw_faults = data.pop("faults", None)
@@ -240,14 +243,9 @@ def _create(state: SimState, data: dict[str, Any]) -> Job:
     if job_id is not None and state.jobs.get(job_id) is not None:
         raise _fail(409, f"a job with id {job_id!r} already exists")
     try:
-        if api == TENSORPIX:
-            job = tensorpix_api.new_job(state, data, job_id)
-        else:
-            job = aihubmix_api.new_job(state, data, job_id=job_id, id_style=id_style)
-    except tensorpix_api.ValidationProblem as exc:
-        raise _fail(400, json.dumps(exc.errors)) from None
-    except aihubmix_api.InvalidParam as exc:
-        raise _fail(400, f"{exc.param}: {exc.message}") from None
+        job = apis.APIS[api].new_job(state, data, job_id, id_style)
+    except InputError as exc:
+        raise _fail(400, str(exc)) from None
     if raw_faults:
         job.faults.extend(_rules_from(state, raw_faults))
     state.jobs.add(job)
@@ -259,13 +257,7 @@ def job_view(state: SimState, job: Job, base_url: str) -> dict[str, Any]:
     now = state.clock.now()
     phase, progress = job.phase(now)
     timeline: Timeline = job.timeline
-    if job.api == TENSORPIX:
-        vendor = tensorpix_api.job_json(state, job, base_url)
-        paths = {"job": f"/api/video-gen/jobs/{job.id}/", "video": f"/api/video-gen/videos/{job.video_id}/"}
-    else:
-        vendor = aihubmix_api.video_json(state, job, now)
-        quoted = quote(job.id, safe="")
-        paths = {"video": f"/v1/videos/{quoted}", "content": f"/v1/videos/{quoted}/content"}
+    vendor, paths = apis.APIS[job.api].view(state, job, base_url, now)
     return {
         "id": job.id,
         "api": job.api,

@@ -10,7 +10,7 @@ A rule is global (held by ``FaultBook``) or attached to one job. Kinds:
 - ``html``: status 200 (or ``status``), an HTML page instead of JSON.
 - ``unknown_status``: the job's ``status`` field reads ``value``.
 - ``drift``: schema drift: ``extra`` keys added, ``remove`` keys dropped, ``nulls`` set to null
-  (dotted paths reach nested objects), ``seconds_as_number`` sends AIHubMix ``seconds`` as a number.
+  (dotted paths reach nested objects), ``seconds_as_number`` sends a string ``seconds`` field as a number.
 - ``headers``: add response ``headers`` (e.g. ``openai-poll-after-ms``).
 """
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
+from airflow_provider_vidjobs.testing.simulator import apis
 from airflow_provider_vidjobs.testing.simulator.config import SimulatorConfig
 from airflow_provider_vidjobs.testing.simulator.control import SimulatorControl
 
@@ -21,36 +22,36 @@ class SimulatorHandle:
         self.process = process
         self._stopper: Callable[[], None] | None = stopper
 
-    @property
-    def tensorpix_key(self) -> str:
-        """The first valid TensorPix key at start-up (``sim-tensorpix-key`` by default)."""
-        return self.config.tensorpix_keys[0] if self.config.tensorpix_keys else ""
+    def key(self, api: str) -> str:
+        """The first valid key of ``api`` at start-up (its ``SimApi.default_key`` unless configured)."""
+        keys = self.config.keys.get(api, [])
+        return keys[0] if keys else ""
 
-    @property
-    def aihubmix_key(self) -> str:
-        """The first valid AIHubMix key at start-up (``sk-sim-aihubmix-key`` by default)."""
-        return self.config.aihubmix_keys[0] if self.config.aihubmix_keys else ""
+    def __getattr__(self, name: str) -> Any:
+        """``<api>_key``: :meth:`key` of that API (``sim.<api>_key`` for every registered API)."""
+        if name.endswith("_key") and name[: -len("_key")] in apis.APIS:
+            return self.key(name[: -len("_key")])
+        raise AttributeError(name)
 
     @property
     def openai_base_url(self) -> str:
         """Base URL for the openai SDK: ``<url>/v1``."""
         return self.url + "/v1"
 
-    def airflow_connections(
-        self, tensorpix_conn_id: str = "tensorpix_default", aihubmix_conn_id: str = "aihubmix_default"
-    ) -> dict[str, str]:
-        """``AIRFLOW_CONN_<ID>`` environment variables pointing both connection types here."""
+    def airflow_connections(self, **conn_ids: str) -> dict[str, str]:
+        """``AIRFLOW_CONN_<ID>`` environment variables pointing every registered API's connection here.
 
-        def env(conn_id: str, conn_type: str, key: str) -> tuple[str, str]:
-            value = json.dumps({"conn_type": conn_type, "host": self.url, "password": key})
-            return f"AIRFLOW_CONN_{conn_id.upper()}", value
-
-        return dict(
-            [
-                env(tensorpix_conn_id, "tensorpix", self.tensorpix_key),
-                env(aihubmix_conn_id, "aihubmix", self.aihubmix_key),
-            ]
-        )
+        The ids default to ``<api>_default``; pass ``<api>_conn_id="..."`` to change one.
+        """
+        unknown = set(conn_ids) - {f"{api}_conn_id" for api in apis.APIS}
+        if unknown:
+            raise TypeError(f"unexpected keyword argument(s) {sorted(unknown)}")
+        out: dict[str, str] = {}
+        for api in apis.APIS:
+            conn_id = conn_ids.get(f"{api}_conn_id", f"{api}_default")
+            value = json.dumps({"conn_type": api, "host": self.url, "password": self.key(api)})
+            out[f"AIRFLOW_CONN_{conn_id.upper()}"] = value
+        return out
 
     def reset(self) -> None:
         """Back to the start-up configuration."""

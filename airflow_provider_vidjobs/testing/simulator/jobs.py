@@ -1,4 +1,4 @@
-"""Simulated jobs of both APIs and the store that holds them.
+"""Simulated jobs (vendor-neutral: each API module subclasses ``Job`` with its own fields) and their store.
 
 A job's phase and progress are computed from the clock and its timeline on every read: nothing ticks
 in the background, so a thousand waiting jobs cost nothing.
@@ -9,16 +9,12 @@ from __future__ import annotations
 import dataclasses
 import random
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from airflow_provider_vidjobs.testing.simulator.timeline import Timeline
 
 if TYPE_CHECKING:
     from airflow_provider_vidjobs.testing.simulator.faults import FaultRule
-
-TENSORPIX = "tensorpix"
-AIHUBMIX = "aihubmix"
-APIS = (TENSORPIX, AIHUBMIX)
 
 #: Phases every job goes through; the vendor modules spell them for the wire.
 QUEUED, RUNNING, COMPLETED, FAILED = "queued", "running", "completed", "failed"
@@ -36,18 +32,8 @@ class Job:
     model: str
     rng: random.Random
     faults: list[FaultRule] = dataclasses.field(default_factory=list)
-    # TensorPix
-    kind: str = "t2v"
-    options: Any = dataclasses.field(default_factory=dict)
-    input_images: list[dict[str, Any]] = dataclasses.field(default_factory=list)
-    cost: str = "0.00"
+    #: A second id the API serves the job's video under (indexed: ``JobStore.by_video_id``), or "".
     video_id: str = ""
-    # AIHubMix
-    size: str = "720x1280"
-    seconds: str = "4"
-    quality: str = "standard"
-    remixed_from: str | None = None
-    input_reference: dict[str, Any] | None = None
 
     def phase(self, now: float) -> tuple[str, float]:
         """(phase, progress 0-100) at simulated time ``now``, before noise."""
@@ -93,11 +79,11 @@ class Job:
 
 
 class JobStore:
-    """All live jobs by id (insertion order = creation order), plus the TensorPix video-id index."""
+    """All live jobs by id (insertion order = creation order), plus the video-id index."""
 
     def __init__(self) -> None:
         self._jobs: dict[str, Job] = {}
-        self._tp_videos: dict[str, str] = {}
+        self._videos: dict[str, str] = {}
 
     def add(self, job: Job) -> None:
         """Store a job; an explicit id that is already used is a conflict."""
@@ -105,7 +91,7 @@ class JobStore:
             raise KeyError(job.id)
         self._jobs[job.id] = job
         if job.video_id:
-            self._tp_videos[job.video_id] = job.id
+            self._videos[job.video_id] = job.id
 
     def get(self, job_id: str, api: str | None = None) -> Job | None:
         """The job, or None if unknown, deleted, or of another API."""
@@ -115,15 +101,15 @@ class JobStore:
         return job
 
     def by_video_id(self, video_id: str) -> Job | None:
-        """The TensorPix job whose generated video has this id."""
-        job_id = self._tp_videos.get(video_id)
+        """The job whose generated video has this id."""
+        job_id = self._videos.get(video_id)
         return self._jobs.get(job_id) if job_id else None
 
     def delete(self, job_id: str) -> Job | None:
         """Forget a job (its GETs 404 from now on); returns it, or None if unknown."""
         job = self._jobs.pop(job_id, None)
         if job is not None and job.video_id:
-            self._tp_videos.pop(job.video_id, None)
+            self._videos.pop(job.video_id, None)
         return job
 
     def all(self, api: str | None = None) -> Iterator[Job]:
@@ -133,4 +119,4 @@ class JobStore:
     def clear(self) -> None:
         """Drop every job."""
         self._jobs.clear()
-        self._tp_videos.clear()
+        self._videos.clear()

@@ -127,16 +127,16 @@ def start_simulator(
 def config_to_args(cfg: SimulatorConfig) -> list[str]:
     """CLI arguments that rebuild ``cfg`` in another process."""
     args = ["--host", cfg.host, "--port", str(cfg.port), "--time-scale", repr(cfg.time_scale)]
-    args += ["--url-ttl-s", repr(cfg.url_ttl_s), "--aihubmix-id-style", cfg.aihubmix_id_style]
+    args += ["--url-ttl-s", repr(cfg.url_ttl_s)]
+    for name, value in cfg.options.items():
+        args += [f"--{name.replace('_', '-')}", str(value)]
     args += ["--keep-alive-timeout-s", repr(cfg.keep_alive_timeout_s), "--log-level", cfg.log_level]
-    for key in cfg.tensorpix_keys:
-        args += ["--tensorpix-key", key]
-    for key in cfg.aihubmix_keys:
-        args += ["--aihubmix-key", key]
-    if not cfg.tensorpix_keys:
-        args.append("--no-tensorpix-keys")
-    if not cfg.aihubmix_keys:
-        args.append("--no-aihubmix-keys")
+    for api, keys in cfg.keys.items():
+        flag = api.replace("_", "-")
+        for key in keys:
+            args += [f"--{flag}-key", key]
+        if not keys:
+            args.append(f"--no-{flag}-keys")
     if cfg.poll_after_ms is not None:
         args += ["--poll-after-ms", str(cfg.poll_after_ms)]
     if cfg.timeline:

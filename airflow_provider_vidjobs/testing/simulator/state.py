@@ -6,11 +6,11 @@ import random
 import secrets
 from typing import Any
 
+from airflow_provider_vidjobs.testing.simulator import apis
 from airflow_provider_vidjobs.testing.simulator.clock import SimClock
 from airflow_provider_vidjobs.testing.simulator.config import SimulatorConfig
 from airflow_provider_vidjobs.testing.simulator.faults import FaultBook, FaultRule, parse_rule
-from airflow_provider_vidjobs.testing.simulator.ids import AIHUBMIX_ID_STYLES
-from airflow_provider_vidjobs.testing.simulator.jobs import AIHUBMIX, TENSORPIX, JobStore
+from airflow_provider_vidjobs.testing.simulator.jobs import JobStore
 from airflow_provider_vidjobs.testing.simulator.stats import ConnTracker, Stats
 from airflow_provider_vidjobs.testing.simulator.storage import StorageSigner
 from airflow_provider_vidjobs.testing.simulator.timeline import Timeline
@@ -20,8 +20,8 @@ class SimState:
     """Jobs, keys, faults, clock and counters. ``reset()`` returns to the start-up config."""
 
     def __init__(self, config: SimulatorConfig, tracker: ConnTracker | None = None) -> None:
-        if config.aihubmix_id_style not in AIHUBMIX_ID_STYLES:
-            raise ValueError(f"aihubmix_id_style must be one of {AIHUBMIX_ID_STYLES}")
+        for name, option in apis.options().items():
+            option.check(config.options[name])
         self.config = config
         self.tracker = tracker or ConnTracker()
         self.stats = Stats(self.tracker)
@@ -36,10 +36,11 @@ class SimState:
         self.rng = random.Random(cfg.seed)  # noqa: S311 - test data, seedable on purpose
         self.jobs = JobStore()
         self.faults = FaultBook()
-        self.keys: dict[str, set[str]] = {TENSORPIX: set(cfg.tensorpix_keys), AIHUBMIX: set(cfg.aihubmix_keys)}
+        self.keys: dict[str, set[str]] = {api: set(cfg.keys.get(api, ())) for api in apis.APIS}
         self.url_ttl_s = cfg.url_ttl_s
         self.poll_after_ms = cfg.poll_after_ms
-        self.id_style = cfg.aihubmix_id_style
+        #: Live per-API options (``SimApi.options``), by name.
+        self.options: dict[str, Any] = dict(cfg.options)
         self.default_timeline = Timeline().updated(cfg.timeline)
         for raw in cfg.faults:
             self.faults.add(self.new_rule(raw))
@@ -55,7 +56,7 @@ class SimState:
             "time_scale": self.clock.time_scale,
             "url_ttl_s": self.url_ttl_s,
             "poll_after_ms": self.poll_after_ms,
-            "aihubmix_id_style": self.id_style,
+            **self.options,
             "timeline": self.default_timeline.to_dict(),
             "keys": {api: sorted(keys) for api, keys in self.keys.items()},
             "now": self.clock.now(),

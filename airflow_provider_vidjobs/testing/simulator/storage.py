@@ -1,4 +1,4 @@
-"""Assets that completed jobs serve, and the pre-signed URLs that TensorPix hands out.
+"""Assets that completed jobs serve, and the pre-signed storage URLs an API may hand out for them.
 
 The small real assets ship as package data (``assets/``, made once with ffmpeg). A job may ask for a
 video of any size: the real MP4 followed by one ``free`` box of deterministic filler, so it stays a
@@ -16,6 +16,10 @@ import json
 import struct
 from collections.abc import Iterator
 from importlib import resources
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from airflow_provider_vidjobs.testing.simulator.jobs import Job
 
 CHUNK = 1 << 20
 _FILL_SEED = b"vidjobs-simulator-filler-v1"
@@ -99,6 +103,17 @@ def synthetic_video_sha256(size: int | None) -> str:
     for piece in synthetic_video_chunks(size):
         digest.update(piece)
     return digest.hexdigest()
+
+
+def storage_endpoint(api: str) -> str:
+    """The counters' and fault rules' name for ``api``'s storage objects."""
+    return f"GET /_storage/{api}/{{job_id}}/{{file}}"
+
+
+def object_paths(job: Job) -> tuple[str, str]:
+    """Storage paths of a job's video file and its thumbnail (``/_storage/<api>/<job id>/<video id>``)."""
+    base = f"/_storage/{job.api}/{job.id}/{job.video_id}"
+    return base + ".mp4", base + ".jpg"
 
 
 class StorageSigner:

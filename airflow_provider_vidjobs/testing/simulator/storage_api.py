@@ -1,4 +1,4 @@
-"""The pre-signed storage that TensorPix ``generated_video.file``/``thumbnail`` URLs point at.
+"""The pre-signed storage an API's video URLs may point at (``/_storage/<api>/<job id>/<file>``).
 
 Like S3: the URL's signature is the only credential. An ``Authorization`` header is refused with 400
 (and counted as a leaked API key), a tampered signature or a past expiry gets 403, XML bodies.
@@ -9,15 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from airflow_provider_vidjobs.testing.simulator import errors
+from airflow_provider_vidjobs.testing.simulator import apis, errors
 from airflow_provider_vidjobs.testing.simulator.http import Request, Response, StreamBody
 from airflow_provider_vidjobs.testing.simulator.jobs import COMPLETED
 from airflow_provider_vidjobs.testing.simulator.routing import Routed, fixed
 from airflow_provider_vidjobs.testing.simulator.state import SimState
-from airflow_provider_vidjobs.testing.simulator.storage import assets, synthetic_video_chunks, video_size
+from airflow_provider_vidjobs.testing.simulator.storage import (
+    assets,
+    storage_endpoint,
+    synthetic_video_chunks,
+    video_size,
+)
 
 API = "storage"
-EP_OBJECT = "GET /_storage/tensorpix/{job_id}/{file}"
+PREFIX = "/_storage"
 
 LEAK_MESSAGE = (
     "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string "
@@ -28,15 +33,16 @@ LEAK_MESSAGE = (
 
 
 def route(state: SimState, req: Request) -> Routed:
-    """Match ``/_storage/tensorpix/{job_id}/{file}``; counts a key leak before anything else."""
+    """Match ``/_storage/{api}/{job_id}/{file}`` (a registered API); counts a key leak before anything else."""
     segs = req.segments
-    if len(segs) == 4 and segs[1] == "tensorpix" and req.method in ("GET", "HEAD"):
+    if len(segs) == 4 and segs[1] in apis.APIS and req.method in ("GET", "HEAD"):
+        endpoint = storage_endpoint(segs[1])
         job = state.jobs.get(segs[2])
         if req.header(b"authorization") is not None:
             state.stats.storage_auth_leaks += 1
             leak = errors.s3_error(400, "InvalidArgument", LEAK_MESSAGE, ArgumentName="Authorization")
-            return Routed(API, EP_OBJECT, fixed(leak), None, segs[2], job)
-        return Routed(API, EP_OBJECT, get_object, None, segs[2], job)
+            return Routed(API, endpoint, fixed(leak), None, segs[2], job)
+        return Routed(API, endpoint, get_object, None, segs[2], job)
     return Routed(API, "unmatched", fixed(errors.s3_error(404, "NoSuchKey", "The specified key does not exist.")))
 
 

@@ -1,4 +1,4 @@
-"""A job's scripted life: how long it queues and runs, how it ends, and how the vendor spells it.
+"""A job's scripted life: how long it queues and runs, how it ends, and how the API spells its phases.
 
 A timeline is set when a job is created (the ``"sim"`` key of the vendor create body, or the control
 API) and can be changed while the job waits. All durations are simulated seconds (see ``SimClock``).
@@ -14,8 +14,8 @@ from typing import Any
 #: How a job ends. ``stuck`` runs forever; ``stuck_queued`` never leaves the queue.
 OUTCOMES = ("completed", "failed", "stuck", "stuck_queued")
 
-#: Default TensorPix status spellings per phase (the real strings are undocumented).
-DEFAULT_TENSORPIX_STATUSES: dict[str, str] = {
+#: Default wire spellings per phase, for APIs whose status strings a test may script (``statuses``).
+DEFAULT_STATUSES: dict[str, str] = {
     "queued": "queued",
     "running": "processing",
     "completed": "completed",
@@ -40,19 +40,19 @@ class Timeline:
     progress_noise: float = 0.0
     #: Progress reported by a ``stuck`` job once its running time is over.
     stuck_progress: float = 99.0
-    #: Value of the ``openai-poll-after-ms`` header on AIHubMix GETs of this job (None: no header).
+    #: Poll hint (ms) an API that sends one puts on GETs of this job (None: the server default).
     poll_after_ms: int | None = None
     #: Size of the video asset in bytes; None serves the small real MP4, larger sizes pad it.
     asset_size_bytes: int | None = None
-    #: Lifetime of TensorPix pre-signed storage URLs (None: the server default).
+    #: Lifetime of pre-signed storage URLs (None: the server default).
     url_ttl_s: float | None = None
-    #: AIHubMix ``expires_at`` = completion + this many seconds.
+    #: How long a completed job's assets stay downloadable (an API's ``expires_at``), seconds.
     assets_ttl_s: float = 86400.0
     #: Fixed ``started_at`` / ``completed_at`` (unix seconds) reported instead of the computed ones.
     started_at: float | None = None
     completed_at: float | None = None
-    #: TensorPix status spellings per phase: keys ``queued``, ``running``, ``completed``, ``failed``.
-    statuses: dict[str, str] = dataclasses.field(default_factory=lambda: dict(DEFAULT_TENSORPIX_STATUSES))
+    #: Scriptable status spellings per phase: keys ``queued``, ``running``, ``completed``, ``failed``.
+    statuses: dict[str, str] = dataclasses.field(default_factory=lambda: dict(DEFAULT_STATUSES))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready view (control API)."""
@@ -115,7 +115,7 @@ def _coerce(key: str, kind: str, raw: Any, *, current: Timeline) -> Any:
             raw = json.loads(raw)
         if not isinstance(raw, Mapping):
             raise TypeError
-        unknown = set(raw) - set(DEFAULT_TENSORPIX_STATUSES)
+        unknown = set(raw) - set(DEFAULT_STATUSES)
         if unknown:
             raise TimelineError(f"statuses keys must be among queued/running/completed/failed, got {unknown}")
         return {**current.statuses, **{str(k): str(v) for k, v in raw.items()}}
