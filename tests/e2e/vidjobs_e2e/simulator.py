@@ -10,6 +10,7 @@ import secrets
 import sys
 from pathlib import Path
 
+from airflow_provider_vidjobs.testing.simulator.apis import APIS
 from airflow_provider_vidjobs.testing.simulator.control import SimulatorControl
 
 from .processes import ManagedProcess, ProcessRegistry, wait_until
@@ -24,9 +25,8 @@ class SimulatorProcess:
         self.registry = registry
         self.env = env
         tag = secrets.token_hex(12)
-        #: Valid keys. The canaries must never show up in Airflow's logs or metadata DB.
-        self.tensorpix_key = f"tpx-canary-{tag}"
-        self.aihubmix_key = f"sk-canary-{tag}"
+        #: One valid key per registered API. The canaries must never show up in Airflow's logs or metadata DB.
+        self.keys = {api: f"{api}-canary-{tag}" for api in APIS}
         #: A second TensorPix key that a scenario revokes (also a canary).
         self.revocable_key = f"tpx-canary-revocable-{tag}"
         self.proc: ManagedProcess | None = None
@@ -34,8 +34,16 @@ class SimulatorProcess:
         self._control: SimulatorControl | None = None
 
     @property
+    def tensorpix_key(self) -> str:
+        return self.keys["tensorpix"]
+
+    @property
+    def aihubmix_key(self) -> str:
+        return self.keys["aihubmix"]
+
+    @property
     def canaries(self) -> list[str]:
-        return [self.tensorpix_key, self.aihubmix_key, self.revocable_key]
+        return [*self.keys.values(), self.revocable_key]
 
     @property
     def control(self) -> SimulatorControl:
@@ -49,19 +57,9 @@ class SimulatorProcess:
             if script.exists()
             else [sys.executable, "-m", "airflow_provider_vidjobs.testing.simulator.cli"]
         )
-        return [
-            *head,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--tensorpix-key",
-            self.tensorpix_key,
-            "--tensorpix-key",
-            self.revocable_key,
-            "--aihubmix-key",
-            self.aihubmix_key,
-        ]
+        keys = [(api, key) for api, key in self.keys.items()] + [("tensorpix", self.revocable_key)]
+        flags = [arg for api, key in keys for arg in (f"--{api.replace('_', '-')}-key", key)]
+        return [*head, "--host", "127.0.0.1", "--port", "0", *flags]
 
     def _read_url(self) -> bool:
         assert self.proc is not None

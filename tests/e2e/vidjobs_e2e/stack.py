@@ -106,11 +106,9 @@ class E2EStack:
     def connections(self) -> dict[str, dict[str, Any]]:
         """``AIRFLOW_CONN_*`` connections, in EVERY component's environment (the triggerer's too)."""
         assert self.sim is not None
-        return {
-            "tensorpix_default": self.sim.connection("tensorpix", self.sim.tensorpix_key),
-            "aihubmix_default": self.sim.connection("aihubmix", self.sim.aihubmix_key),
-            "tensorpix_revocable": self.sim.connection("tensorpix", self.sim.revocable_key),
-        }
+        conns = {f"{api}_default": self.sim.connection(api, key) for api, key in self.sim.keys.items()}
+        conns["tensorpix_revocable"] = self.sim.connection("tensorpix", self.sim.revocable_key)
+        return conns
 
     def add_db_connection(self) -> None:
         """``tensorpix_db`` lives only in the metadata DB: the triggerer must find it via the API/DB."""

@@ -16,29 +16,27 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from airflow_provider_vidjobs.testing.simulator.apis import APIS
+
 if TYPE_CHECKING:
     from .stack import E2EStack
 
 DAG_ID = "e2e_video_waits"
 TASK_ID = "wait"
 
-#: Which API each connection of the stack talks to.
-CONN_API = {
-    "tensorpix_default": "tensorpix",
-    "tensorpix_db": "tensorpix",
-    "tensorpix_revocable": "tensorpix",
-    "aihubmix_default": "aihubmix",
-}
+#: Which API each connection of the stack talks to: every registered API's default connection, and two
+#: more TensorPix ones (a key the failures scenario revokes, a connection stored only in the metadata DB).
+CONN_API = {f"{api}_default": api for api in APIS} | {"tensorpix_db": "tensorpix", "tensorpix_revocable": "tensorpix"}
 #: The trigger's own log line when it sees the job end (``tensorpix job <id>: succeeded 100% ...``).
-_END_LINE = re.compile(r'"event":\s*"(?:tensorpix|aihubmix) job \S+: (?:succeeded|failed|cancelled)\b')
+_END_LINE = re.compile(rf'"event":\s*"(?:{"|".join(APIS)}) job \S+: (?:succeeded|failed|cancelled)\b')
 #: Attached to a job when it ends: counts the job reads served after that (and adds one harmless header).
 WITNESS_HEADERS = {"x-e2e-job-ended": "1"}
-WITNESS_ENDPOINTS = {"tensorpix": "GET /api/video-gen/jobs/{id}/", "aihubmix": "GET /v1/videos/{video_id}"}
+WITNESS_ENDPOINTS = {api: spec.contract.job_endpoint for api, spec in APIS.items()}
 #: APIs whose jobs carry pre-signed URLs: their trigger events carry them masked, so the task resumed on a
 #: worker reads a succeeded job once more (see ``url_secrets.without_url_secrets``).
-REREAD_APIS = frozenset({"tensorpix"})
-#: The default mix: both APIs, env-var and DB-stored connections.
-DEFAULT_CONNS = ("tensorpix_default", "aihubmix_default", "tensorpix_db")
+REREAD_APIS = frozenset(api for api, spec in APIS.items() if spec.contract.presigned_storage)
+#: The default mix: every registered API, env-var and DB-stored connections.
+DEFAULT_CONNS = (*(f"{api}_default" for api in APIS), "tensorpix_db")
 
 
 @dataclass
@@ -47,6 +45,8 @@ class Wait:
     conn_id: str
     api: str
     job_id: str
+    #: The prompt the job was created with (None: read it from the simulator's job JSON).
+    prompt: str | None = None
 
 
 class WaitsRun:
@@ -62,8 +62,9 @@ class WaitsRun:
         self.waits: list[Wait] = []
         for i, conn_id in enumerate(conn_ids):
             api = CONN_API[conn_id]
-            job = self.sim.create_job(api, prompt=f"e2e {label} #{i}", sim={"outcome": "stuck_queued"})
-            self.waits.append(Wait(i, conn_id, api, str(job["id"])))
+            prompt = f"e2e {label} #{i}"
+            job = self.sim.create_job(api, prompt=prompt, sim={"outcome": "stuck_queued"})
+            self.waits.append(Wait(i, conn_id, api, str(job["id"]), prompt))
         self.run_id = ""
 
     @classmethod
@@ -261,7 +262,7 @@ def assert_matches_simulator(xcom: Any, view: dict[str, Any], wait: Wait) -> Non
         "job_id": wait.job_id,
         "status": "succeeded",
         "vendor_status": vendor["status"],
-        "prompt": vendor["prompt"],
+        "prompt": wait.prompt if wait.prompt is not None else vendor["prompt"],
     }
     assert view["phase"] == "completed", f"{where}: simulator says {view['phase']}"
     actual = {k: xcom.get(k) for k in expected}
@@ -283,8 +284,13 @@ def assert_matches_simulator(xcom: Any, view: dict[str, Any], wait: Wait) -> Non
         got_video["url"] = _strip_query(got_video["url"])
         got_video["thumbnail_url"] = _strip_query(got_video["thumbnail_url"])
         assert got_video == exp_video, f"{where}: video {got_video} != simulator {exp_video}"
-    else:
+    elif wait.api == "aihubmix":
         exp_video = {"width": vendor["width"], "height": vendor["height"]}
         got_video = {k: video.get(k) for k in exp_video}
         assert got_video == exp_video, f"{where}: video {got_video} != simulator {exp_video}"
         assert xcom.get("model") == vendor["model"], f"{where}: model {xcom.get('model')} != {vendor['model']}"
+    else:
+        # Any other registered API: the video URL the XCom hands on is one the simulator's job JSON gives.
+        url = _strip_query(video.get("url"))
+        assert url, f"{where}: a succeeded job with no video URL"
+        assert url in json.dumps(vendor), f"{where}: video URL {url} is not in the simulator's job {vendor}"
