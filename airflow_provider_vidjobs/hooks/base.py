@@ -1,8 +1,8 @@
 """Behaviour every video API hook shares: connection, auth, retries, errors, id rules, pooled clients.
 
-A hook for a new API subclasses :class:`VideoJobHook`, sets its class attributes, and implements
-:meth:`~VideoJobHook.validate_job_id`, :meth:`~VideoJobHook.job_path` and
-:meth:`~VideoJobHook.parse_job`. Everything about HTTP lives here, once.
+A hook for a new API subclasses :class:`VideoJobHook` with ``api="<conn_type>"`` and provides what
+the class docstring lists as MUST (the contract; CONTRIBUTING.md has the steps). Everything about
+HTTP lives here, once.
 """
 
 from __future__ import annotations
@@ -10,16 +10,17 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Generator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, ClassVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from airflow_provider_vidjobs import url_secrets
 from airflow_provider_vidjobs.exceptions import (
@@ -33,6 +34,7 @@ from airflow_provider_vidjobs.exceptions import (
 )
 from airflow_provider_vidjobs.hooks import clients, responses, settings_cache
 from airflow_provider_vidjobs.hooks._decode import CappedDecoder, DecodedTooLarge
+from airflow_provider_vidjobs.hooks.registry import HOOKS, ApiSpec
 from airflow_provider_vidjobs.hooks.settings import ConnectionSettings, settings_from_connection
 from airflow_provider_vidjobs.models import VideoJob
 from airflow_provider_vidjobs.retry import RetryPolicy, is_retryable_status, parse_poll_after
@@ -135,24 +137,58 @@ class _ApiKeyAuth(httpx.Auth):
         return request
 
 
-class VideoJobHook(BaseHook):
-    """Base of the per-API hooks: reads jobs over HTTP and returns :class:`VideoJob`."""
+class VideoJobHook(BaseHook, ABC):
+    """Base of the per-API hooks: reads jobs over HTTP and returns :class:`VideoJob`.
 
+    The contract with a vendor module (also in CONTRIBUTING.md). A subclass is declared
+    ``class MyHook(VideoJobHook, api="<conn_type>")``: its registry entry (:data:`.registry.HOOKS`) gives
+    conn type, hook name, default conn id, default base URL and auth scheme. It MUST provide
+    :attr:`wire_model`, :meth:`status_table`, :meth:`normalize`, :meth:`job_path` and :attr:`probe_job_id`;
+    it MAY override :meth:`validate_job_id`, :meth:`cancel_path` (which sets :attr:`can_cancel`),
+    :attr:`api_root` / :attr:`key_prefix` (base-URL rules), :meth:`job_web_url`, :meth:`asset_source`,
+    and add its own calls (``create_video``).
+    """
+
+    # ----- from the registry entry (set by ``__init_subclass__(api=...)``) ----------------------
+    api_spec: ClassVar[ApiSpec | None] = None
     conn_name_attr: ClassVar[str] = "conn_id"
     default_conn_name: ClassVar[str] = ""
     conn_type: ClassVar[str] = ""
     hook_name: ClassVar[str] = ""
-    #: The value of :attr:`VideoJob.provider` for jobs of this API.
+    #: The value of :attr:`VideoJob.provider` for jobs of this API (its conn type).
     provider: ClassVar[str] = ""
     default_base_url: ClassVar[str] = ""
     #: ``Authorization: <scheme> <key>``.
     auth_scheme: ClassVar[str] = "Bearer"
-    #: Path prefix (under the base URL's path) that receives the key; nothing else does.
-    api_prefix: ClassVar[str] = "/"
+
+    # ----- what a vendor MUST provide -----------------------------------------------------------
+    #: The pydantic model of the API's job JSON (a tolerant :class:`~airflow_provider_vidjobs.wire.WireModel`).
+    wire_model: ClassVar[type[BaseModel]]
     #: A syntactically valid id that no job has: ``test_connection`` expects a 404 for it.
     probe_job_id: ClassVar[str] = ""
-    #: Whether the API documents a way to stop a job (:meth:`cancel_job`); ``cancel_on_kill`` needs it.
+
+    # ----- base-URL rules a vendor MAY declare ----------------------------------------------------
+    #: Path under the base URL where the API's routes live (e.g. ``/v1``). A connection host that
+    #: already ends with it is accepted as is (as OpenAI SDK base URLs do), so it is not added twice.
+    api_root: ClassVar[str] = ""
+    #: Path prefix, under the API root, that receives the key; nothing else does.
+    key_prefix: ClassVar[str] = "/"
+    #: Whether the API documents a way to stop a job: true when the class overrides :meth:`cancel_path`.
     can_cancel: ClassVar[bool] = False
+
+    def __init_subclass__(cls, api: str | None = None, **kwargs: Any) -> None:
+        """Take the class attributes from the API's registry entry, so they are declared once."""
+        super().__init_subclass__(**kwargs)
+        if api is not None:
+            spec = HOOKS[api]
+            cls.api_spec = spec
+            cls.conn_type = cls.provider = spec.conn_type
+            cls.hook_name = spec.hook_name
+            cls.default_conn_name = spec.default_conn_name
+            cls.conn_name_attr = spec.conn_name_attr
+            cls.default_base_url = spec.default_base_url
+            cls.auth_scheme = spec.auth_scheme
+        cls.can_cancel = cls.cancel_path is not VideoJobHook.cancel_path
 
     def __init__(
         self,
@@ -172,6 +208,7 @@ class VideoJobHook(BaseHook):
         self._auth_cache: tuple[ConnectionSettings, _ApiKeyAuth] | None = None
         #: (id as given, validated id, API path) of the last job polled (see :meth:`apoll_job`).
         self._poll_target: tuple[str, str, str] | None = None
+        self._roots_cache: tuple[str, str, str] | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(conn_id={self.conn_id!r})"
@@ -179,28 +216,59 @@ class VideoJobHook(BaseHook):
     # ----- what each API provides --------------------------------------------------------------
 
     @classmethod
+    @abstractmethod
     def status_table(cls) -> Mapping[str, Any]:
-        """Vendor status string -> :class:`JobStatus`; defaults to the common spellings."""
-        from airflow_provider_vidjobs.status import COMMON_SPELLINGS
+        """MUST: vendor status string -> :class:`JobStatus` (``status.COMMON_SPELLINGS`` plus the API's own)."""
 
-        return COMMON_SPELLINGS
+    @abstractmethod
+    def normalize(self, wire: Any, api_url: str) -> VideoJob:
+        """MUST: the normalized job from a validated :attr:`wire_model`.
+
+        ``api_url`` is the base URL plus the API root, for the URLs a job's JSON implies (content routes).
+        """
+
+    @abstractmethod
+    def job_path(self, job_id: str, root: str) -> str:
+        """MUST: the API path of one job (the id already validated; ``root`` from :meth:`api_root_for`)."""
 
     def validate_job_id(self, job_id: object) -> str:
-        """Refuse ids that cannot be a job of this API, before any request; returns the clean id."""
+        """MAY: refuse ids that cannot be a job of this API, before any request; returns the clean id."""
         return check_job_id(job_id, self.provider)
 
-    def job_path(self, job_id: str) -> str:
-        """The API path of one job (the id already validated)."""
-        raise NotImplementedError
-
     def parse_job(self, payload: Any, job_id: str) -> VideoJob:
-        """Validate the vendor JSON with the API's wire model and normalize it."""
-        raise NotImplementedError
+        """Validate the vendor JSON with :attr:`wire_model` and :meth:`normalize` it."""
+        return self.normalize(self.wire_model.model_validate(payload), self._api_url())
 
     def job_web_url(self, job_id: str) -> str | None:
-        """A link to the job in the vendor's web app, from the connection's ``web_url_template``."""
+        """MAY: a link to the job in the vendor's web app, from the connection's ``web_url_template``.
+
+        A URL the API itself returns (:attr:`VideoJob.web_url`) is preferred by the extra link.
+        """
         template = self.settings.web_url_template
         return template.replace("{job_id}", path_segment(job_id)) if template else None
+
+    def api_root_for(self, base_url: str) -> str:
+        """:attr:`api_root`, or ``""`` when the base URL already ends with it (the declarative rule)."""
+        root = self.api_root
+        if root and urlsplit(base_url).path.rstrip("/").endswith(root):
+            return ""
+        return root
+
+    def _root(self) -> str:
+        """The API root for the settings read (or the default base URL before any)."""
+        return self._roots()[0]
+
+    def _api_url(self) -> str:
+        return self._roots()[1]
+
+    def _roots(self) -> tuple[str, str]:
+        """(API root, base URL + root), computed once per settings (a poll reads them every time)."""
+        base = self._base_url_or_default()
+        cached = self._roots_cache
+        if cached is None or cached[0] != base:
+            root = self.api_root_for(base) if self.api_root else ""
+            cached = self._roots_cache = (base, root, base + root)
+        return cached[1], cached[2]
 
     # ----- connection --------------------------------------------------------------------------
 
@@ -249,7 +317,7 @@ class VideoJobHook(BaseHook):
 
     def api_path_prefix(self, settings: ConnectionSettings) -> str:
         """The path prefix, relative to the base URL, of the API's own routes (which get the key)."""
-        return self.api_prefix
+        return self.api_root_for(settings.base_url) + self.key_prefix
 
     def _auth(self, settings: ConnectionSettings) -> _ApiKeyAuth:
         if self._auth_cache is None or self._auth_cache[0] is not settings:
@@ -279,7 +347,7 @@ class VideoJobHook(BaseHook):
         """The job now (blocking, retried per the connection's retry policy)."""
         job_id = self.validate_job_id(job_id)
         _ = self.settings  # paths may depend on the base URL
-        reply = self.request("GET", self.job_path(job_id), job_id=job_id)
+        reply = self.request("GET", self.job_path(job_id, self._root()), job_id=job_id)
         job = self.to_job(reply.payload, job_id)
         url_secrets.register_job(job)  # a pre-signed URL's signature: masked in logs, whole in the XCom
         return job
@@ -295,7 +363,7 @@ class VideoJobHook(BaseHook):
             # A wait polls one id again and again: validate it and build its path once, not every poll.
             clean = self.validate_job_id(job_id)
             await self.aget_settings()  # paths may depend on the base URL
-            target = self._poll_target = (job_id, clean, self.job_path(clean))
+            target = self._poll_target = (job_id, clean, self.job_path(clean, self._root()))
         _, clean, path = target
         reply = await self.arequest("GET", path, job_id=clean)
         # Not registered with the secret masker here: in a long-lived triggerer every finished job would
@@ -303,8 +371,8 @@ class VideoJobHook(BaseHook):
         # (see url_secrets). The worker that resumes the task registers them (VideoJob.from_xcom).
         return JobPoll(self.to_job(reply.payload, clean), reply.poll_after)
 
-    def cancel_path(self, job_id: str) -> str:
-        """The API path that stops a job (``DELETE``); only for hooks with :attr:`can_cancel`."""
+    def cancel_path(self, job_id: str, root: str) -> str:
+        """MAY: the API path that stops a job (``DELETE``); overriding it sets :attr:`can_cancel`."""
         raise NotImplementedError(f"{self.provider} documents no way to cancel a job")
 
     def cancel_job(self, job_id: str) -> None:
@@ -312,14 +380,14 @@ class VideoJobHook(BaseHook):
         clean = self.validate_job_id(job_id)
         _ = self.settings  # paths may depend on the base URL
         with suppress(JobNotFoundError):
-            self.request("DELETE", self.cancel_path(clean), job_id=clean)
+            self.request("DELETE", self.cancel_path(clean, self._root()), job_id=clean)
 
     async def acancel_job(self, job_id: str) -> None:
         """:meth:`cancel_job` for the triggerer's loop."""
         clean = self.validate_job_id(job_id)
         await self.aget_settings()
         with suppress(JobNotFoundError):
-            await self.arequest("DELETE", self.cancel_path(clean), job_id=clean)
+            await self.arequest("DELETE", self.cancel_path(clean, self._root()), job_id=clean)
 
     def to_job(self, payload: Any, job_id: str) -> VideoJob:
         """:meth:`parse_job` with validation failures turned into :class:`InvalidResponseError`."""
