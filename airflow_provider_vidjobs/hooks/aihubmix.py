@@ -122,8 +122,6 @@ class AIHubMixHook(VideoJobHook, api="aihubmix"):
     """Reads videos from AIHubMix (or any OpenAI-shaped Videos API). Host = base URL, password = key."""
 
     wire_model = OpenAIVideo
-    #: Routes under ``/v1``; a host given with its ``/v1`` (as OpenAI SDK base URLs are) is taken as is.
-    api_root = "/v1"
     probe_job_id = "vidjobs-connection-test"
 
     @classmethod

@@ -145,8 +145,8 @@ class VideoJobHook(BaseHook, ABC):
     conn type, hook name, default conn id, default base URL and auth scheme. It MUST provide
     :attr:`wire_model`, :meth:`status_table`, :meth:`normalize`, :meth:`job_path` and :attr:`probe_job_id`;
     it MAY override :meth:`validate_job_id`, :meth:`cancel_path` (which sets :attr:`can_cancel`),
-    :attr:`api_root` / :attr:`key_prefix` (base-URL rules), :meth:`job_web_url`, :meth:`asset_source`,
-    and add its own calls (``create_video``).
+    :attr:`key_prefix` (which paths get the key; the API root is a registry rule), :meth:`job_web_url`,
+    :meth:`asset_source`, and add its own calls (``create_video``).
     """
 
     # ----- from the registry entry (set by ``__init_subclass__(api=...)``) ----------------------
@@ -168,8 +168,7 @@ class VideoJobHook(BaseHook, ABC):
     probe_job_id: ClassVar[str] = ""
 
     # ----- base-URL rules a vendor MAY declare ----------------------------------------------------
-    #: Path under the base URL where the API's routes live (e.g. ``/v1``). A connection host that
-    #: already ends with it is accepted as is (as OpenAI SDK base URLs do), so it is not added twice.
+    #: Path under the base URL where the API's routes live (``ApiSpec.api_root``; see :meth:`api_root_for`).
     api_root: ClassVar[str] = ""
     #: Path prefix, under the API root, that receives the key; nothing else does.
     key_prefix: ClassVar[str] = "/"
@@ -188,6 +187,7 @@ class VideoJobHook(BaseHook, ABC):
             cls.conn_name_attr = spec.conn_name_attr
             cls.default_base_url = spec.default_base_url
             cls.auth_scheme = spec.auth_scheme
+            cls.api_root = spec.api_root
         cls.can_cancel = cls.cancel_path is not VideoJobHook.cancel_path
 
     def __init__(

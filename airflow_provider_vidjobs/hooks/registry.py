@@ -26,6 +26,9 @@ class ApiSpec:
     default_conn_name: str
     #: ``Authorization: <auth_scheme> <key>``.
     auth_scheme: str = "Bearer"
+    #: Path under the base URL where the API's routes live (e.g. ``/v1``). A connection host that already
+    #: ends with it is accepted as is (as OpenAI SDK base URLs are), so it is never added twice.
+    api_root: str = ""
     conn_name_attr: str = "conn_id"
 
     @property
@@ -58,6 +61,7 @@ HOOKS: Final[dict[str, ApiSpec]] = {
             default_base_url="https://aihubmix.com",
             default_conn_name="aihubmix_default",
             auth_scheme="Bearer",
+            api_root="/v1",
         ),
     )
 }
