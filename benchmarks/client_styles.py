@@ -81,7 +81,7 @@ async def make_getter(style: str, url: str, key: str) -> tuple[Getter, Callable[
 
         kwargs["transport"] = AiohttpTransport()
     elif style == "httpx_lean":
-        from airflow_provider_vidjobs.hooks._transport import LeanAsyncTransport
+        from airflow_provider_vidjobs.http.transport import LeanAsyncTransport
 
         kwargs["transport"] = LeanAsyncTransport()
     client = httpx.AsyncClient(**kwargs)
@@ -109,7 +109,7 @@ async def poll_loop(args: argparse.Namespace, ids: list[str]) -> dict[str, Any]:
         if style in ("hook_httpcore", "hook_aiohttp"):
             import httpx
 
-            from airflow_provider_vidjobs.hooks import clients
+            from airflow_provider_vidjobs.http import clients
 
             if style == "hook_httpcore":
                 clients.POOL_SIZE, clients.MAX_IN_FLIGHT = 32, 24

@@ -107,7 +107,7 @@ def test_connection_form(conn_type):
 
 
 def test_extra_fields_are_the_ones_the_settings_read():
-    from airflow_provider_vidjobs.hooks.settings import EXTRA_FIELDS
+    from airflow_provider_vidjobs.http.settings import EXTRA_FIELDS
 
     for conn in connection_types().values():
         assert set(conn["conn-fields"]) == set(EXTRA_FIELDS)

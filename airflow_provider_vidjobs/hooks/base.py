@@ -11,7 +11,7 @@ import asyncio
 import re
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Generator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -28,34 +28,22 @@ from airflow_provider_vidjobs.exceptions import (
     DownloadError,
     InvalidResponseError,
     JobNotFoundError,
-    RateLimitedError,
     TransientAPIError,
     VideoAPIError,
 )
-from airflow_provider_vidjobs.hooks import clients, responses, settings_cache
-from airflow_provider_vidjobs.hooks._decode import CappedDecoder, DecodedTooLarge
 from airflow_provider_vidjobs.hooks.registry import HOOKS, ApiSpec
-from airflow_provider_vidjobs.hooks.settings import ConnectionSettings, settings_from_connection
+from airflow_provider_vidjobs.http import clients, responses, settings_cache
+from airflow_provider_vidjobs.http.auth import ApiKeyAuth
+from airflow_provider_vidjobs.http.reading import Reply, aread_capped, read_capped, to_reply
+from airflow_provider_vidjobs.http.retrying import Retrying
+from airflow_provider_vidjobs.http.scrub import scrub
+from airflow_provider_vidjobs.http.settings import ConnectionSettings, settings_from_connection
 from airflow_provider_vidjobs.models import VideoJob
-from airflow_provider_vidjobs.retry import RetryPolicy, is_retryable_status, parse_poll_after
+from airflow_provider_vidjobs.retry import RetryPolicy, is_retryable_status
 from airflow_provider_vidjobs.status import shared_status_mapper
 
 MAX_JOB_ID_LENGTH = 1024
 _CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f]")
-
-
-@dataclass(frozen=True)
-class Reply:
-    """A successful API answer: decoded JSON plus the headers that steer polling."""
-
-    payload: Any
-    status_code: int
-    headers: Mapping[str, str]
-
-    @property
-    def poll_after(self) -> float | None:
-        """The server's suggested wait before the next poll (``openai-poll-after-ms``), in seconds."""
-        return parse_poll_after(self.headers)
 
 
 @dataclass(frozen=True)
@@ -78,7 +66,7 @@ class AssetSource:
 
 def _asset_error(response: httpx.Response, provider: str, source: AssetSource, secret: str) -> DownloadError:
     status = response.status_code
-    message = responses.scrub(responses.vendor_message(response.content)[0], secret)
+    message = scrub(responses.vendor_message(response.content)[0], secret)
     expired = status in (401, 403) and not source.send_key
     return DownloadError(
         "the file URL has expired or was refused" if expired else "the file could not be downloaded",
@@ -89,52 +77,6 @@ def _asset_error(response: httpx.Response, provider: str, source: AssetSource, s
         expired=expired,
         hint="A fresh URL is fetched and the download retried once" if expired else None,
     )
-
-
-class _ApiKeyAuth(httpx.Auth):
-    """Adds the key to requests for the API's own paths only, never to storage or other hosts."""
-
-    def __init__(self, header: str, base_url: str, api_prefix: str) -> None:
-        self._header = header
-        # Compare as httpx sees URLs: host lower-cased, default port dropped, IDN encoded.
-        base = httpx.URL(base_url)
-        self._origin = (base.scheme, base.netloc)
-        self._prefix = base.raw_path.decode("ascii").rstrip("/") + api_prefix
-        self._templates_of: httpx.AsyncClient | None = None
-        self._templates: dict[tuple[str, str], httpx.Request] = {}
-
-    def __repr__(self) -> str:
-        return f"_ApiKeyAuth(prefix={self._prefix!r})"
-
-    def applies_to(self, url: httpx.URL) -> bool:
-        """True for the API's own URLs: same origin, path under the API prefix."""
-        return (url.scheme, url.netloc) == self._origin and url.raw_path.decode("ascii").startswith(self._prefix)
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        if self.applies_to(request.url):
-            request.headers["Authorization"] = self._header
-        yield request
-
-    def build_request(self, client: httpx.AsyncClient, method: str, path: str, **kwargs: Any) -> httpx.Request:
-        """``client.build_request(method, path, **kwargs)`` with the key added where it belongs.
-
-        Without ``kwargs`` (every poll) the same request object is returned each time for a path: it
-        is sent as built and never changed, and building one parses and merges URLs and headers
-        (~50 us, a sixth of a poll), while a wait sends the same request every few seconds.
-        """
-        if kwargs:
-            return self._signed(client.build_request(method, path, **kwargs))
-        if self._templates_of is not client:
-            self._templates_of, self._templates = client, {}
-        request = self._templates.get((method, path))
-        if request is None:
-            request = self._templates[(method, path)] = self._signed(client.build_request(method, path))
-        return request
-
-    def _signed(self, request: httpx.Request) -> httpx.Request:
-        if self.applies_to(request.url):
-            request.headers["Authorization"] = self._header
-        return request
 
 
 class VideoJobHook(BaseHook, ABC):
@@ -205,7 +147,7 @@ class VideoJobHook(BaseHook, ABC):
         self._sync_client: httpx.Client | None = None
         self._storage_client: httpx.Client | None = None
         self._session: clients.SharedClient | None = None
-        self._auth_cache: tuple[ConnectionSettings, _ApiKeyAuth] | None = None
+        self._auth_cache: tuple[ConnectionSettings, ApiKeyAuth] | None = None
         #: (id as given, validated id, API path) of the last job polled (see :meth:`apoll_job`).
         self._poll_target: tuple[str, str, str] | None = None
         self._roots_cache: tuple[str, str, str] | None = None
@@ -319,12 +261,12 @@ class VideoJobHook(BaseHook, ABC):
         """The path prefix, relative to the base URL, of the API's own routes (which get the key)."""
         return self.api_root_for(settings.base_url) + self.key_prefix
 
-    def _auth(self, settings: ConnectionSettings) -> _ApiKeyAuth:
+    def _auth(self, settings: ConnectionSettings) -> ApiKeyAuth:
         if self._auth_cache is None or self._auth_cache[0] is not settings:
             header = f"{self.auth_scheme} {settings.api_key.reveal()}"
             self._auth_cache = (
                 settings,
-                _ApiKeyAuth(header, settings.base_url, self.api_path_prefix(settings)),
+                ApiKeyAuth(header, settings.base_url, self.api_path_prefix(settings)),
             )
         return self._auth_cache[1]
 
@@ -416,37 +358,23 @@ class VideoJobHook(BaseHook, ABC):
     def request(
         self, method: str, path: str, *, job_id: str | None = None, idempotent: bool = True, **kwargs: Any
     ) -> Reply:
-        """Send one API request (blocking), retrying transient failures per the policy.
-
-        A non-idempotent request (creating a job) is retried only when the server cannot have acted
-        on it: a 429, or a connection that was never made. A 5xx or timeout might have created a job
-        already, and a second one would be paid for twice.
-        """
+        """Send one API request (blocking), retrying transient failures per the policy (see :class:`Retrying`)."""
         settings = self.settings
         client = self.get_conn()
-        policy = settings.retry
-        for attempt in range(1, policy.max_attempts + 1):
-            try:
+        retrying = Retrying(
+            settings.retry,
+            provider=self.provider,
+            job_id=job_id,
+            base_url=settings.base_url,
+            log=self.log,
+            idempotent=idempotent,
+        )
+        for attempt in retrying:
+            with attempt:
                 with client.stream(method, path, **kwargs) as response:
-                    body = _read_capped(response, self.provider, job_id)
+                    body = read_capped(response, self.provider, job_id)
                 return self._reply(response, body, job_id)
-            except httpx.HTTPError as error:
-                failure: VideoAPIError = responses.error_for_transport(
-                    error, provider=self.provider, job_id=job_id, base_url=settings.base_url
-                )
-                if not isinstance(failure, TransientAPIError):
-                    raise failure from None  # an untrusted certificate: another try fails the same way
-                if not idempotent and not isinstance(error, httpx.ConnectError | httpx.ConnectTimeout):
-                    raise failure from None
-            except TransientAPIError as error:
-                if not idempotent and not isinstance(error, RateLimitedError):
-                    raise
-                failure = error
-            if attempt == policy.max_attempts:
-                raise failure
-            hint = failure.retry_after if isinstance(failure, TransientAPIError) else None
-            self.log.info("%s; retrying (attempt %d of %d)", failure.summary, attempt + 1, policy.max_attempts)
-            time.sleep(policy.delay(attempt, hint))
+            time.sleep(attempt.delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def arequest(self, method: str, path: str, *, job_id: str | None = None, **kwargs: Any) -> Reply:
@@ -466,52 +394,29 @@ class VideoJobHook(BaseHook, ABC):
         job_id: str | None,
         kwargs: dict[str, Any],
     ) -> Reply:
-        policy = settings.retry
-        for attempt in range(1, policy.max_attempts + 1):
-            try:
+        retrying = Retrying(
+            settings.retry, provider=self.provider, job_id=job_id, base_url=settings.base_url, log=self.log
+        )
+        for attempt in retrying:
+            with attempt:
                 async with shared.in_flight:
                     request = self._auth(settings).build_request(shared.client, method, path, **kwargs)
                     response = await shared.send(request)
                     try:
-                        body = await _aread_capped(response, self.provider, job_id)
+                        body = await aread_capped(response, self.provider, job_id)
                     finally:
                         await response.aclose()
                 return self._reply(response, body, job_id)
-            except httpx.HTTPError as error:
-                failure: VideoAPIError = responses.error_for_transport(
-                    error, provider=self.provider, job_id=job_id, base_url=settings.base_url
-                )
-                if not isinstance(failure, TransientAPIError):
-                    raise failure from None  # an untrusted certificate: another try fails the same way
-            except TransientAPIError as error:
-                failure = error
-            if attempt == policy.max_attempts:
-                raise failure
-            hint = failure.retry_after if isinstance(failure, TransientAPIError) else None
-            self.log.info("%s; retrying (attempt %d of %d)", failure.summary, attempt + 1, policy.max_attempts)
-            await asyncio.sleep(policy.delay(attempt, hint))
+            await asyncio.sleep(attempt.delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _reply(self, response: httpx.Response, body: bytes, job_id: str | None) -> Reply:
-        status = response.status_code
-        if 200 <= status < 300:
-            secret = self._settings.api_key.reveal() if self._settings else None
-            payload = responses.parse_json(
-                body, response.headers, provider=self.provider, job_id=job_id, status=status, secret=secret
-            )
-            return Reply(responses.scrub_document(payload, secret, raw=body), status, response.headers)
-        error = responses.error_for_status(
-            status,
-            response.headers,
-            body,
-            provider=self.provider,
-            job_id=job_id,
-            conn_id=self.conn_id,
-            secret=self._settings.api_key.reveal() if self._settings else None,
-        )
-        if isinstance(error, AuthenticationError):
+        secret = self._settings.api_key.reveal() if self._settings else None
+        try:
+            return to_reply(response, body, provider=self.provider, job_id=job_id, conn_id=self.conn_id, secret=secret)
+        except AuthenticationError:
             settings_cache.forget(self.provider, self.conn_id)  # a corrected key is read by the next wait
-        raise error
+            raise
 
     @asynccontextmanager
     async def async_session(self) -> AsyncIterator[VideoJobHook]:
@@ -668,71 +573,6 @@ def check_job_id(job_id: object, provider: str) -> str:
 def path_segment(value: str) -> str:
     """``value`` percent-encoded as ONE path segment: ``/``, ``+``, ``=``, ``%`` and ``..`` cannot escape it."""
     return quote(value, safe="")
-
-
-def _too_big(response: httpx.Response) -> bool:
-    length = response.headers.get("content-length")
-    return length is not None and length.isascii() and length.isdigit() and int(length) > responses.MAX_JSON_BYTES
-
-
-def _capped_decoder(response: httpx.Response) -> CappedDecoder | None:
-    """A decoder capping the DECODED size when the body is gzip/deflate and still to be read, else None."""
-    encoding = response.headers.get("content-encoding", "")
-    if response.is_stream_consumed or not CappedDecoder.handles(encoding):
-        return None  # already read (and decoded) by httpx, or a coding httpx decodes
-    return CappedDecoder(encoding, responses.MAX_JSON_BYTES)
-
-
-def _read_capped(response: httpx.Response, provider: str, job_id: str | None) -> bytes:
-    if _too_big(response):
-        raise responses.too_large(
-            int(response.headers["content-length"]),
-            provider=provider,
-            job_id=job_id,
-            status=response.status_code,
-        )
-    decoder = _capped_decoder(response)
-    pieces = response.iter_raw() if decoder is not None else response.iter_bytes()
-    chunks, size = [], 0
-    try:
-        for chunk in pieces:
-            chunk = decoder.decode(chunk) if decoder is not None else chunk
-            size += len(chunk)
-            if size > responses.MAX_JSON_BYTES:
-                raise DecodedTooLarge
-            chunks.append(chunk)
-    except DecodedTooLarge:
-        raise responses.too_large(None, provider=provider, job_id=job_id, status=response.status_code) from None
-    return b"".join(chunks)
-
-
-async def _aread_capped(response: httpx.Response, provider: str, job_id: str | None) -> bytes:
-    stream = response.stream
-    if isinstance(stream, httpx.ByteStream) and "content-encoding" not in response.headers:
-        body = b"".join(stream)  # already in memory (a job's JSON, read whole by the transport)
-        if len(body) > responses.MAX_JSON_BYTES:
-            raise responses.too_large(len(body), provider=provider, job_id=job_id, status=response.status_code)
-        return body
-    if _too_big(response):
-        raise responses.too_large(
-            int(response.headers["content-length"]),
-            provider=provider,
-            job_id=job_id,
-            status=response.status_code,
-        )
-    decoder = _capped_decoder(response)
-    pieces = response.aiter_raw() if decoder is not None else response.aiter_bytes()
-    chunks, size = [], 0
-    try:
-        async for chunk in pieces:
-            chunk = decoder.decode(chunk) if decoder is not None else chunk
-            size += len(chunk)
-            if size > responses.MAX_JSON_BYTES:
-                raise DecodedTooLarge
-            chunks.append(chunk)
-    except DecodedTooLarge:
-        raise responses.too_large(None, provider=provider, job_id=job_id, status=response.status_code) from None
-    return b"".join(chunks)
 
 
 def is_retryable(error: BaseException) -> bool:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_vidjobs.hooks import clients
+from airflow_provider_vidjobs.http import clients
 from airflow_provider_vidjobs.operators.download import DownloadVideoOperator
 from airflow_provider_vidjobs.sensors.video_job import VideoJobSensor
 from airflow_provider_vidjobs.testing.simulator import SimulatorHandle

@@ -17,8 +17,8 @@ import pytest
 from airflow.sdk import DAG
 
 from airflow_provider_vidjobs.hooks.aihubmix import AIHubMixHook
-from airflow_provider_vidjobs.hooks.settings import normalize_base_url
 from airflow_provider_vidjobs.hooks.tensorpix import TensorPixHook
+from airflow_provider_vidjobs.http.settings import normalize_base_url
 from airflow_provider_vidjobs.sensors.video_job import VideoJobSensor
 from airflow_provider_vidjobs.testing.simulator import SimulatorHandle
 

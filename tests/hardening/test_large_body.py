@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from airflow_provider_vidjobs.exceptions import InvalidResponseError
-from airflow_provider_vidjobs.hooks import responses
 from airflow_provider_vidjobs.hooks.tensorpix import TensorPixHook
+from airflow_provider_vidjobs.http import responses
 
 from ._harness import files_in
 from ._servers import RawServer, endless_body

@@ -26,8 +26,8 @@ try:
 except ImportError:  # Airflow < 3.2 keeps serde in core
     from airflow.serialization.serde import deserialize, serialize  # type: ignore[no-redef]
 
-from airflow_provider_vidjobs.hooks import clients
 from airflow_provider_vidjobs.hooks.registry import hook_class
+from airflow_provider_vidjobs.http import clients
 from airflow_provider_vidjobs.models import JobStatus, VideoJob
 from airflow_provider_vidjobs.polling import PollPolicy
 from airflow_provider_vidjobs.testing.simulator import SimulatorHandle

@@ -27,12 +27,12 @@ from dataclasses import dataclass
 import httpx
 
 from airflow_provider_vidjobs import __version__
-from airflow_provider_vidjobs.hooks import proxies
-from airflow_provider_vidjobs.hooks._transport import LeanAsyncTransport
-from airflow_provider_vidjobs.hooks.settings import ConnectionSettings
+from airflow_provider_vidjobs.http import proxies
+from airflow_provider_vidjobs.http.settings import ConnectionSettings
+from airflow_provider_vidjobs.http.transport import LeanAsyncTransport
 
 USER_AGENT = f"airflow-provider-vidjobs/{__version__}"
-#: The codings asked for: the ones the capped readers decode under their size cap (hooks/_decode.py).
+#: The codings asked for: the ones the capped readers decode under their size cap (http/decoding.py).
 ACCEPT_ENCODING = "gzip, deflate"
 
 #: Connections per client at most. The pool opens them only as fast as requests need them (a fast
