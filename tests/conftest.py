@@ -168,14 +168,14 @@ def api(monkeypatch: pytest.MonkeyPatch) -> MockAPI:
         client._transport = mock.transport
         return client
 
-    def build_async_client(settings: Any, verify: Any) -> httpx.AsyncClient:
-        client = build_async(settings, verify)
-        client._transport = mock.transport
+    def build_async_client(settings: Any, verify: Any, transport: Any = None) -> httpx.AsyncClient:
+        client = build_async(settings, verify, mock.transport)
         mock.async_clients.append(client)
         return client
 
     monkeypatch.setattr(clients, "build_sync_client", build_sync_client)
     monkeypatch.setattr(clients, "build_async_client", build_async_client)
+    monkeypatch.setattr(clients, "build_async_transport", lambda settings, verify: mock.transport)
     return mock
 
 

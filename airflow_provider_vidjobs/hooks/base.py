@@ -1,21 +1,22 @@
-"""Behaviour every video API hook shares: connection, auth, retries, errors, id rules, pooled clients.
+"""The base hook: the contract with a vendor module, and the job calls every API shares (sync and async).
 
 A hook for a new API subclasses :class:`VideoJobHook` with ``api="<conn_type>"`` and provides what
-the class docstring lists as MUST (the contract; CONTRIBUTING.md has the steps). Everything about
-HTTP lives here, once.
+the class docstring lists as MUST (CONTRIBUTING.md has the steps). HTTP itself (clients, transport,
+auth, reading, retries, errors, scrubbing) lives in :mod:`airflow_provider_vidjobs.http`; ids in
+:mod:`.ids`, downloads in :mod:`.assets`. Over ~400 lines on purpose: one class, whose contract, settings
+lookup and sync/async job calls read best together.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, ClassVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
@@ -25,25 +26,23 @@ from pydantic import BaseModel, ValidationError
 from airflow_provider_vidjobs import url_secrets
 from airflow_provider_vidjobs.exceptions import (
     AuthenticationError,
-    DownloadError,
     InvalidResponseError,
     JobNotFoundError,
     TransientAPIError,
     VideoAPIError,
 )
+from airflow_provider_vidjobs.hooks import assets
+from airflow_provider_vidjobs.hooks.assets import AssetSource
+from airflow_provider_vidjobs.hooks.ids import MAX_JOB_ID_LENGTH, check_job_id, path_segment
 from airflow_provider_vidjobs.hooks.registry import HOOKS, ApiSpec
-from airflow_provider_vidjobs.http import clients, responses, settings_cache
+from airflow_provider_vidjobs.http import clients, settings_cache
 from airflow_provider_vidjobs.http.auth import ApiKeyAuth
 from airflow_provider_vidjobs.http.reading import Reply, aread_capped, read_capped, to_reply
 from airflow_provider_vidjobs.http.retrying import Retrying
-from airflow_provider_vidjobs.http.scrub import scrub
 from airflow_provider_vidjobs.http.settings import ConnectionSettings, settings_from_connection
 from airflow_provider_vidjobs.models import VideoJob
 from airflow_provider_vidjobs.retry import RetryPolicy, is_retryable_status
 from airflow_provider_vidjobs.status import shared_status_mapper
-
-MAX_JOB_ID_LENGTH = 1024
-_CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -52,31 +51,6 @@ class JobPoll:
 
     job: VideoJob
     poll_after: float | None = None
-
-
-@dataclass(frozen=True)
-class AssetSource:
-    """A downloadable file of a job: its URL, whether the API key goes with it, its size if known."""
-
-    url: str
-    send_key: bool
-    expected_size: int | None = None
-    job: VideoJob | None = None
-
-
-def _asset_error(response: httpx.Response, provider: str, source: AssetSource, secret: str) -> DownloadError:
-    status = response.status_code
-    message = scrub(responses.vendor_message(response.content)[0], secret)
-    expired = status in (401, 403) and not source.send_key
-    return DownloadError(
-        "the file URL has expired or was refused" if expired else "the file could not be downloaded",
-        provider=provider,
-        job_id=source.job.job_id if source.job else None,
-        http_status=status,
-        vendor_message=message,
-        expired=expired,
-        hint="A fresh URL is fetched and the download retried once" if expired else None,
-    )
 
 
 class VideoJobHook(BaseHook, ABC):
@@ -432,21 +406,8 @@ class VideoJobHook(BaseHook, ABC):
     # ----- assets (downloads) ---------------------------------------------------------------------
 
     def asset_source(self, job_id: str, variant: str = "video") -> AssetSource:
-        """Where to download a finished job's file from, with a fresh URL (pre-signed ones expire)."""
-        job = self.get_job(job_id)
-        video = job.video
-        url = None if video is None else (video.thumbnail_url if variant == "thumbnail" else video.url)
-        if variant not in ("video", "thumbnail"):
-            raise ValueError(f"{self.provider} has no asset variant {variant!r}; use 'video' or 'thumbnail'")
-        if not url:
-            raise DownloadError(
-                f"has no {variant} to download (status {job.status.value})",
-                provider=self.provider,
-                job_id=job.job_id,
-                hint="Wait for the job to succeed before downloading",
-            )
-        size = video.size_bytes if video is not None and variant == "video" else None
-        return AssetSource(url=url, send_key=False, expected_size=size, job=job)
+        """MAY: where to download a finished job's file from, with a fresh URL (pre-signed ones expire)."""
+        return assets.source_of(self.get_job(job_id), variant, self.provider)
 
     @contextmanager
     def open_asset(self, source: AssetSource) -> Iterator[httpx.Response]:
@@ -457,19 +418,8 @@ class VideoJobHook(BaseHook, ABC):
             if self._storage_client is None:
                 self._storage_client = clients.build_storage_client(self.settings)
             client = self._storage_client
-        try:
-            with client.stream("GET", source.url, follow_redirects=True) as response:
-                if response.status_code >= 400:
-                    response.read()
-                    raise _asset_error(response, self.provider, source, self.settings.api_key.reveal())
-                yield response
-        except httpx.HTTPError as error:
-            raise DownloadError(
-                f"the download was cut short or could not start ({type(error).__name__}: {error})",
-                provider=self.provider,
-                job_id=source.job.job_id if source.job else None,
-                hint="Retry the task; nothing was left under the destination name",
-            ) from None
+        with assets.stream(client, source, self.provider, self.settings.api_key.reveal()) as response:
+            yield response
 
     # ----- Airflow UI ----------------------------------------------------------------------------
 
@@ -539,44 +489,20 @@ def _with_retry(settings: ConnectionSettings, policy: RetryPolicy) -> Connection
     return replace(settings, retry=policy)
 
 
-def check_job_id(job_id: object, provider: str) -> str:
-    """Generic id rules: a non-empty single-line string of at most 1024 characters, not ``.`` or ``..``."""
-    if job_id is None:
-        raise ValueError(
-            f"No {provider} job id was given (got None). If the id comes from a template or XCom, "
-            "check that the upstream task pushed it."
-        )
-    if isinstance(job_id, Mapping) and isinstance(job_id.get("job_id"), str):
-        job_id = job_id["job_id"]  # an upstream task's VideoJob XCom
-    if not isinstance(job_id, str):
-        raise ValueError(f"A {provider} job id must be a string, not {type(job_id).__name__}: {job_id!r:.100}")
-    clean = job_id.strip()
-    if clean in ("None", "null"):
-        raise ValueError(
-            f"The {provider} job id is the text {clean!r}: a template or XCom rendered nothing. "
-            "Check that the upstream task pushed the id (and the XCom key the template reads)."
-        )
-    if not clean:
-        raise ValueError(f"The {provider} job id is empty; pass the id the API returned when the job was created.")
-    if len(clean) > MAX_JOB_ID_LENGTH:
-        raise ValueError(
-            f"The {provider} job id is {len(clean)} characters long; ids are at most {MAX_JOB_ID_LENGTH}. "
-            f"It starts {clean[:40]!r}: is a whole document being passed instead of the id?"
-        )
-    if _CONTROL_CHARACTER.search(clean):
-        raise ValueError(f"The {provider} job id {clean[:80]!r} contains a control character or line break.")
-    if clean in (".", ".."):
-        raise ValueError(f"{clean!r} is not a {provider} job id.")
-    return clean
-
-
-def path_segment(value: str) -> str:
-    """``value`` percent-encoded as ONE path segment: ``/``, ``+``, ``=``, ``%`` and ``..`` cannot escape it."""
-    return quote(value, safe="")
-
-
 def is_retryable(error: BaseException) -> bool:
     """True for failures the trigger should sit out rather than end the wait on."""
     return isinstance(error, TransientAPIError) or (
         isinstance(error, VideoAPIError) and error.http_status is not None and is_retryable_status(error.http_status)
     )
+
+
+__all__ = [
+    "MAX_JOB_ID_LENGTH",
+    "AssetSource",
+    "JobPoll",
+    "Reply",
+    "VideoJobHook",
+    "check_job_id",
+    "is_retryable",
+    "path_segment",
+]
