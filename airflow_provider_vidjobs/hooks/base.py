@@ -31,7 +31,7 @@ from airflow_provider_vidjobs.exceptions import (
     TransientAPIError,
     VideoAPIError,
 )
-from airflow_provider_vidjobs.hooks import assets
+from airflow_provider_vidjobs.hooks import assets, diagnostics
 from airflow_provider_vidjobs.hooks.assets import AssetSource
 from airflow_provider_vidjobs.hooks.ids import MAX_JOB_ID_LENGTH, check_job_id, path_segment
 from airflow_provider_vidjobs.hooks.registry import HOOKS, ApiSpec
@@ -437,33 +437,13 @@ class VideoJobHook(BaseHook, ABC):
             said = error.vendor_message or error.summary
             return False, f"Key rejected by {self._base_url_or_default()} (HTTP {error.http_status}): {said}"
         except VideoAPIError as error:
-            return False, f"Host unreachable: {_cause(error, self._base_url_or_default())}"
+            return False, f"Host unreachable: {diagnostics.cause(error, self._base_url_or_default())}"
         except ValueError as error:
-            return False, _without_conn_id(str(error), self.conn_id)
+            return False, diagnostics.without_conn_id(str(error), self.conn_id)
         return True, f"Works: {self.settings.base_url} accepted the API key."
 
     def _base_url_or_default(self) -> str:
         return self._settings.base_url if self._settings else self.default_base_url
-
-
-def _cause(error: VideoAPIError, base_url: str) -> str:
-    """Why a connection test could not use the API, in the API's words, without retry advice or ids."""
-    if error.http_status is None:  # no answer: the transport's reason, which names the URL
-        cause = error.summary
-        if not isinstance(error, TransientAPIError) and error.hint:
-            cause += f". {error.hint}"  # an untrusted certificate: how to trust it
-        return cause
-    if isinstance(error, InvalidResponseError):  # "the API answered with an HTML page ... instead of JSON"
-        return error.summary.replace("the API", base_url, 1)
-    cause = f"{base_url} answered HTTP {error.http_status}"
-    return f"{cause} ({error.vendor_message})" if error.vendor_message else cause
-
-
-def _without_conn_id(message: str, conn_id: str) -> str:
-    """A settings error without the connection id, which in the UI's test is a random temporary one."""
-    return message.replace(f"Connection {conn_id!r}", "This connection").replace(
-        f"connection {conn_id!r}", "this connection"
-    )
 
 
 async def amask_secret(secret: str) -> None:
