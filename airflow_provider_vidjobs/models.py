@@ -95,6 +95,7 @@ class VideoJob(_Frozen):
     video: GeneratedVideo | None = None
     cost: Decimal | None = Field(None, description="What the job cost, in the vendor's unit (credits).")
     error: JobError | None = None
+    web_url: str | None = Field(None, description="The job's page in the vendor's web app, if the API returns one.")
     extras: dict[str, Any] = Field(default_factory=dict, description="A few vendor-specific values.")
 
     @field_validator("created_at", "started_at", "completed_at", "expires_at")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_vidjobs import __version__
-from airflow_provider_vidjobs.hooks.registry import HOOKS, ApiSpec
+from airflow_provider_vidjobs.hooks.registry import HOOKS, ApiSpec, hook_modules
 
 _EXTRA_FIELDS: dict[str, dict[str, Any]] = {
     "timeout": {
@@ -50,7 +50,6 @@ _EXTRA_FIELDS: dict[str, dict[str, Any]] = {
 
 
 def _connection_type(spec: ApiSpec) -> dict[str, Any]:
-    vendor = spec.hook_name.split(" (", 1)[0]  # "AIHubMix (OpenAI-shaped Videos API)" -> "AIHubMix"
     return {
         "connection-type": spec.conn_type,
         "hook-class-name": spec.hook_class_name,
@@ -61,18 +60,19 @@ def _connection_type(spec: ApiSpec) -> dict[str, Any]:
             # "Extra Fields JSON", where the extras below are stored; listing it would promise otherwise.
             "hidden-fields": ["schema", "login", "port"],
             "relabeling": {"password": "API key", "host": "Base URL"},
-            "placeholders": {"host": spec.default_base_url, "password": f"Your {vendor} API key"},
+            "placeholders": {"host": spec.default_base_url, "password": f"Your {spec.vendor} API key"},
         },
     }
 
 
 def _modules(kind: str) -> list[str]:
+    if kind == "hooks":
+        return hook_modules()  # from the registry: one list of APIs
     return [f"airflow_provider_vidjobs.{kind}.{name}" for name in _MODULES[kind]]
 
 
-#: Modules per role, listed as they are added.
+#: Modules per role besides the hooks (which come from :data:`HOOKS`), listed as they are added.
 _MODULES: dict[str, list[str]] = {
-    "hooks": ["tensorpix", "aihubmix"],
     "operators": ["video_job", "aihubmix", "download"],
     "sensors": ["video_job"],
     "triggers": ["video_job"],
@@ -83,7 +83,7 @@ def get_provider_info() -> dict[str, Any]:
     """Provider metadata: package, connection types (with form fields) and modules."""
     info: dict[str, Any] = {
         "package-name": "airflow-provider-vidjobs",
-        "name": "Video jobs (TensorPix, AIHubMix)",
+        "name": f"Video jobs ({', '.join(spec.vendor for spec in HOOKS.values())})",
         "description": "Wait on AI video-generation jobs and pass their normalized metadata downstream.",
         "versions": [__version__],
         "connection-types": [_connection_type(spec) for spec in HOOKS.values()],
@@ -95,8 +95,8 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
     }
-    for kind, names in _MODULES.items():
-        if names:
-            info[kind] = [{"integration-name": "Video jobs", "python-modules": _modules(kind)}]
+    for kind in ("hooks", *_MODULES):
+        if modules := _modules(kind):
+            info[kind] = [{"integration-name": "Video jobs", "python-modules": modules}]
     info["extra-links"] = ["airflow_provider_vidjobs.links.VideoJobLink"]
     return info

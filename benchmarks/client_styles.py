@@ -81,7 +81,7 @@ async def make_getter(style: str, url: str, key: str) -> tuple[Getter, Callable[
 
         kwargs["transport"] = AiohttpTransport()
     elif style == "httpx_lean":
-        from airflow_provider_vidjobs.hooks._transport import LeanAsyncTransport
+        from airflow_provider_vidjobs.http.transport import LeanAsyncTransport
 
         kwargs["transport"] = LeanAsyncTransport()
     client = httpx.AsyncClient(**kwargs)
@@ -109,24 +109,19 @@ async def poll_loop(args: argparse.Namespace, ids: list[str]) -> dict[str, Any]:
         if style in ("hook_httpcore", "hook_aiohttp"):
             import httpx
 
-            from airflow_provider_vidjobs.hooks import clients
+            from airflow_provider_vidjobs.http import clients
 
             if style == "hook_httpcore":
                 clients.POOL_SIZE, clients.MAX_IN_FLIGHT = 32, 24
-            build = clients.build_async_client
-
             def other_transport(settings: Any, verify: Any) -> Any:
-                client = build(settings, verify)
                 if style == "hook_httpcore":
                     limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
-                    client._transport = httpx.AsyncHTTPTransport(verify=verify, limits=limits)
-                else:
-                    from httpx_aiohttp import AiohttpTransport
+                    return httpx.AsyncHTTPTransport(verify=verify, limits=limits)
+                from httpx_aiohttp import AiohttpTransport
 
-                    client._transport = AiohttpTransport(verify=verify, limits=httpx.Limits(max_connections=100))
-                return client
+                return AiohttpTransport(verify=verify, limits=httpx.Limits(max_connections=100))
 
-            clients.build_async_client = other_transport
+            clients.build_async_transport = other_transport  # the pool's public seam for its transport
         close: Callable[[], Awaitable[None]] | None = None
     else:
         get, close = await make_getter(style, url, key)

@@ -113,7 +113,7 @@ asyncio.run(main())
 async def _loopback(port: int) -> str:
     import httpx
 
-    from airflow_provider_vidjobs.hooks._transport import LeanAsyncTransport
+    from airflow_provider_vidjobs.http.transport import LeanAsyncTransport
 
     transport = LeanAsyncTransport()
     async with httpx.AsyncClient(transport=transport) as http:

@@ -115,7 +115,7 @@ def install_mock_transport(hook: Any, handler: Callable[[httpx.Request], httpx.R
 @pytest.fixture(autouse=True)
 def fresh_settings_cache() -> Iterator[None]:
     """Tests redefine connections under the same ids: no test sees the previous one's cached settings."""
-    from airflow_provider_vidjobs.hooks import settings_cache
+    from airflow_provider_vidjobs.http import settings_cache
 
     settings_cache.clear()
     yield
@@ -159,7 +159,7 @@ def api(monkeypatch: pytest.MonkeyPatch) -> MockAPI:
     The real builders run (base URL, headers, timeouts, TLS, redirects as configured); only the
     transport is swapped. Async clients are counted in ``api.async_clients``.
     """
-    from airflow_provider_vidjobs.hooks import clients
+    from airflow_provider_vidjobs.http import clients
 
     mock = MockAPI()
     build_sync = clients.build_sync_client
@@ -170,14 +170,14 @@ def api(monkeypatch: pytest.MonkeyPatch) -> MockAPI:
         client._transport = mock.transport
         return client
 
-    def build_async_client(settings: Any, verify: Any) -> httpx.AsyncClient:
-        client = build_async(settings, verify)
-        client._transport = mock.transport
+    def build_async_client(settings: Any, verify: Any, transport: Any = None) -> httpx.AsyncClient:
+        client = build_async(settings, verify, mock.transport)
         mock.async_clients.append(client)
         return client
 
     monkeypatch.setattr(clients, "build_sync_client", build_sync_client)
     monkeypatch.setattr(clients, "build_async_client", build_async_client)
+    monkeypatch.setattr(clients, "build_async_transport", lambda settings, verify: mock.transport)
     return mock
 
 

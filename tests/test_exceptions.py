@@ -21,7 +21,7 @@ from airflow_provider_vidjobs.exceptions import (
     VideoAPIError,
     VideoJobError,
 )
-from airflow_provider_vidjobs.hooks import responses
+from airflow_provider_vidjobs.http import responses
 from airflow_provider_vidjobs.models import JobError, JobStatus, VideoJob
 
 FIELDS = {

@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from airflow_provider_vidjobs import __version__
+from airflow_provider_vidjobs.hooks.registry import HOOKS, hook_class
 from airflow_provider_vidjobs.provider_info import get_provider_info
 
 EXPECTED = {
@@ -106,7 +107,7 @@ def test_connection_form(conn_type):
 
 
 def test_extra_fields_are_the_ones_the_settings_read():
-    from airflow_provider_vidjobs.hooks.settings import EXTRA_FIELDS
+    from airflow_provider_vidjobs.http.settings import EXTRA_FIELDS
 
     for conn in connection_types().values():
         assert set(conn["conn-fields"]) == set(EXTRA_FIELDS)
@@ -162,3 +163,29 @@ def test_the_form_airflows_ui_builds_hides_what_we_list_and_extra_is_not_listed(
     assert form.password.placeholder == EXPECTED[conn_type]["key_placeholder"]
     assert form.host.title == "Base URL"
     assert form.host.hidden is False
+
+
+@pytest.mark.parametrize("conn_type", sorted(HOOKS))
+def test_provider_info_hook_class_and_registry_agree(conn_type):
+    """One table: every registry entry's values reach provider info and the hook class unchanged."""
+    spec = HOOKS[conn_type]
+    conn = connection_types()[conn_type]
+    assert conn["hook-class-name"] == spec.hook_class_name
+    assert conn["hook-name"] == spec.hook_name
+    assert conn["ui-field-behaviour"]["placeholders"] == {
+        "host": spec.default_base_url,
+        "password": f"Your {spec.vendor} API key",
+    }
+    (hooks,) = get_provider_info()["hooks"]
+    assert spec.hook_module in hooks["python-modules"]
+    cls = hook_class(conn_type)
+    assert cls is import_class(spec.hook_class_name)
+    assert cls.api_spec is spec
+    assert (cls.conn_type, cls.provider, cls.hook_name) == (spec.conn_type, spec.conn_type, spec.hook_name)
+    assert (cls.default_conn_name, cls.conn_name_attr) == (spec.default_conn_name, spec.conn_name_attr)
+    assert (cls.default_base_url, cls.auth_scheme) == (spec.default_base_url, spec.auth_scheme)
+
+
+def test_provider_info_lists_exactly_the_registered_hook_modules():
+    (hooks,) = get_provider_info()["hooks"]
+    assert hooks["python-modules"] == list(dict.fromkeys(spec.hook_module for spec in HOOKS.values()))

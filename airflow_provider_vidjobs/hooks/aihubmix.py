@@ -10,12 +10,9 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from airflow_provider_vidjobs.exceptions import DownloadError
 from airflow_provider_vidjobs.hooks.base import AssetSource, VideoJobHook, path_segment
-from airflow_provider_vidjobs.hooks.registry import HOOKS
-from airflow_provider_vidjobs.hooks.settings import ConnectionSettings
 from airflow_provider_vidjobs.models import GeneratedVideo, JobError, JobKind, JobStatus, VideoJob
 from airflow_provider_vidjobs.status import COMMON_SPELLINGS, StatusMapper
 from airflow_provider_vidjobs.wire import (
@@ -28,7 +25,7 @@ from airflow_provider_vidjobs.wire import (
     parse_size,
 )
 
-PROVIDER = "aihubmix"
+PROVIDER = "aihubmix"  # its conn type in hooks/registry.HOOKS
 
 #: The documented statuses, on top of the common spellings.
 STATUS_TABLE: Mapping[str, JobStatus] = {
@@ -121,47 +118,31 @@ def normalize(wire: OpenAIVideo, mapper: StatusMapper, videos_url: str | None) -
 # ----- the hook ---------------------------------------------------------------------------------
 
 
-class AIHubMixHook(VideoJobHook):
+class AIHubMixHook(VideoJobHook, api="aihubmix"):
     """Reads videos from AIHubMix (or any OpenAI-shaped Videos API). Host = base URL, password = key."""
 
-    default_conn_name = "aihubmix_default"
-    conn_type = HOOKS["aihubmix"].conn_type
-    hook_name = HOOKS["aihubmix"].hook_name
-    provider = PROVIDER
-    default_base_url = HOOKS["aihubmix"].default_base_url
-    auth_scheme = "Bearer"
+    wire_model = OpenAIVideo
     probe_job_id = "vidjobs-connection-test"
-    #: ``DELETE /v1/videos/{id}`` is the API's only verb that stops a job (see :meth:`cancel_path`).
-    can_cancel = True
 
     @classmethod
     def status_table(cls) -> Mapping[str, Any]:
         return STATUS_TABLE
 
-    @staticmethod
-    def _v1(base_url: str) -> str:
-        """``/v1`` unless the connection host already ends with it (as OpenAI SDK base URLs do)."""
-        return "" if urlsplit(base_url).path.rstrip("/").endswith("/v1") else "/v1"
-
-    def api_path_prefix(self, settings: ConnectionSettings) -> str:
-        return self._v1(settings.base_url) + "/"
-
     def videos_path(self) -> str:
         """``/v1/videos`` relative to the base URL."""
-        return f"{self._v1(self._settings.base_url if self._settings else '')}/videos"
+        return f"{self._root()}/videos"
 
-    def job_path(self, job_id: str) -> str:
-        return f"{self.videos_path()}/{path_segment(job_id)}"
+    def job_path(self, job_id: str, root: str) -> str:
+        return f"{root}/videos/{path_segment(job_id)}"
 
-    def cancel_path(self, job_id: str) -> str:
+    def cancel_path(self, job_id: str, root: str) -> str:
         """``DELETE /v1/videos/{id}``: OpenAI documents it as deleting the video; on a job still in progress,
         gateways stop it and forget it (a later GET answers 404), and whether the time already used is billed
         is up to the vendor."""
-        return self.job_path(job_id)
+        return self.job_path(job_id, root)
 
-    def parse_job(self, payload: Any, job_id: str) -> VideoJob:
-        base = self._settings.base_url if self._settings else self.default_base_url
-        return normalize(OpenAIVideo.model_validate(payload), self.status_mapper, base + self.videos_path())
+    def normalize(self, wire: Any, api_url: str) -> VideoJob:
+        return normalize(wire, self.status_mapper, f"{api_url}/videos")
 
     # ----- beyond reading: create and download ----------------------------------------------------
 

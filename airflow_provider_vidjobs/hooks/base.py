@@ -1,59 +1,48 @@
-"""Behaviour every video API hook shares: connection, auth, retries, errors, id rules, pooled clients.
+"""The base hook: the contract with a vendor module, and the job calls every API shares (sync and async).
 
-A hook for a new API subclasses :class:`VideoJobHook`, sets its class attributes, and implements
-:meth:`~VideoJobHook.validate_job_id`, :meth:`~VideoJobHook.job_path` and
-:meth:`~VideoJobHook.parse_job`. Everything about HTTP lives here, once.
+A hook for a new API subclasses :class:`VideoJobHook` with ``api="<conn_type>"`` and provides what
+the class docstring lists as MUST (CONTRIBUTING.md has the steps). HTTP itself (clients, transport,
+auth, reading, retries, errors, scrubbing) lives in :mod:`airflow_provider_vidjobs.http`; ids in
+:mod:`.ids`, downloads in :mod:`.assets`. Over ~400 lines on purpose: one class, whose contract, settings
+lookup and sync/async job calls read best together.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import time
-from collections.abc import AsyncIterator, Generator, Iterator, Mapping
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, ClassVar
-from urllib.parse import quote
+from urllib.parse import urlsplit
 
 import httpx
 from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from airflow_provider_vidjobs import url_secrets
 from airflow_provider_vidjobs.exceptions import (
     AuthenticationError,
-    DownloadError,
     InvalidResponseError,
     JobNotFoundError,
-    RateLimitedError,
     TransientAPIError,
     VideoAPIError,
 )
-from airflow_provider_vidjobs.hooks import clients, responses, settings_cache
-from airflow_provider_vidjobs.hooks._decode import CappedDecoder, DecodedTooLarge
-from airflow_provider_vidjobs.hooks.settings import ConnectionSettings, settings_from_connection
+from airflow_provider_vidjobs.hooks import assets, diagnostics
+from airflow_provider_vidjobs.hooks.assets import AssetSource
+from airflow_provider_vidjobs.hooks.ids import MAX_JOB_ID_LENGTH, check_job_id, path_segment
+from airflow_provider_vidjobs.hooks.registry import HOOKS, ApiSpec
+from airflow_provider_vidjobs.http import clients, settings_cache
+from airflow_provider_vidjobs.http.auth import ApiKeyAuth
+from airflow_provider_vidjobs.http.reading import Reply, aread_capped, read_capped, to_reply
+from airflow_provider_vidjobs.http.retrying import Retrying
+from airflow_provider_vidjobs.http.settings import ConnectionSettings, settings_from_connection
 from airflow_provider_vidjobs.models import VideoJob
-from airflow_provider_vidjobs.retry import RetryPolicy, is_retryable_status, parse_poll_after
+from airflow_provider_vidjobs.retry import RetryPolicy, is_retryable_status
 from airflow_provider_vidjobs.status import shared_status_mapper
-
-MAX_JOB_ID_LENGTH = 1024
-_CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f]")
-
-
-@dataclass(frozen=True)
-class Reply:
-    """A successful API answer: decoded JSON plus the headers that steer polling."""
-
-    payload: Any
-    status_code: int
-    headers: Mapping[str, str]
-
-    @property
-    def poll_after(self) -> float | None:
-        """The server's suggested wait before the next poll (``openai-poll-after-ms``), in seconds."""
-        return parse_poll_after(self.headers)
 
 
 @dataclass(frozen=True)
@@ -64,95 +53,58 @@ class JobPoll:
     poll_after: float | None = None
 
 
-@dataclass(frozen=True)
-class AssetSource:
-    """A downloadable file of a job: its URL, whether the API key goes with it, its size if known."""
+class VideoJobHook(BaseHook, ABC):
+    """Base of the per-API hooks: reads jobs over HTTP and returns :class:`VideoJob`.
 
-    url: str
-    send_key: bool
-    expected_size: int | None = None
-    job: VideoJob | None = None
+    The contract with a vendor module (also in CONTRIBUTING.md). A subclass is declared
+    ``class MyHook(VideoJobHook, api="<conn_type>")``: its registry entry (:data:`.registry.HOOKS`) gives
+    conn type, hook name, default conn id, default base URL and auth scheme. It MUST provide
+    :attr:`wire_model`, :meth:`status_table`, :meth:`normalize`, :meth:`job_path` and :attr:`probe_job_id`;
+    it MAY override :meth:`validate_job_id`, :meth:`cancel_path` (which sets :attr:`can_cancel`),
+    :attr:`key_prefix` (which paths get the key; the API root is a registry rule), :meth:`job_web_url`,
+    :meth:`asset_source`, and add its own calls (``create_video``).
+    """
 
-
-def _asset_error(response: httpx.Response, provider: str, source: AssetSource, secret: str) -> DownloadError:
-    status = response.status_code
-    message = responses.scrub(responses.vendor_message(response.content)[0], secret)
-    expired = status in (401, 403) and not source.send_key
-    return DownloadError(
-        "the file URL has expired or was refused" if expired else "the file could not be downloaded",
-        provider=provider,
-        job_id=source.job.job_id if source.job else None,
-        http_status=status,
-        vendor_message=message,
-        expired=expired,
-        hint="A fresh URL is fetched and the download retried once" if expired else None,
-    )
-
-
-class _ApiKeyAuth(httpx.Auth):
-    """Adds the key to requests for the API's own paths only, never to storage or other hosts."""
-
-    def __init__(self, header: str, base_url: str, api_prefix: str) -> None:
-        self._header = header
-        # Compare as httpx sees URLs: host lower-cased, default port dropped, IDN encoded.
-        base = httpx.URL(base_url)
-        self._origin = (base.scheme, base.netloc)
-        self._prefix = base.raw_path.decode("ascii").rstrip("/") + api_prefix
-        self._templates_of: httpx.AsyncClient | None = None
-        self._templates: dict[tuple[str, str], httpx.Request] = {}
-
-    def __repr__(self) -> str:
-        return f"_ApiKeyAuth(prefix={self._prefix!r})"
-
-    def applies_to(self, url: httpx.URL) -> bool:
-        """True for the API's own URLs: same origin, path under the API prefix."""
-        return (url.scheme, url.netloc) == self._origin and url.raw_path.decode("ascii").startswith(self._prefix)
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        if self.applies_to(request.url):
-            request.headers["Authorization"] = self._header
-        yield request
-
-    def build_request(self, client: httpx.AsyncClient, method: str, path: str, **kwargs: Any) -> httpx.Request:
-        """``client.build_request(method, path, **kwargs)`` with the key added where it belongs.
-
-        Without ``kwargs`` (every poll) the same request object is returned each time for a path: it
-        is sent as built and never changed, and building one parses and merges URLs and headers
-        (~50 us, a sixth of a poll), while a wait sends the same request every few seconds.
-        """
-        if kwargs:
-            return self._signed(client.build_request(method, path, **kwargs))
-        if self._templates_of is not client:
-            self._templates_of, self._templates = client, {}
-        request = self._templates.get((method, path))
-        if request is None:
-            request = self._templates[(method, path)] = self._signed(client.build_request(method, path))
-        return request
-
-    def _signed(self, request: httpx.Request) -> httpx.Request:
-        if self.applies_to(request.url):
-            request.headers["Authorization"] = self._header
-        return request
-
-
-class VideoJobHook(BaseHook):
-    """Base of the per-API hooks: reads jobs over HTTP and returns :class:`VideoJob`."""
-
+    # ----- from the registry entry (set by ``__init_subclass__(api=...)``) ----------------------
+    api_spec: ClassVar[ApiSpec | None] = None
     conn_name_attr: ClassVar[str] = "conn_id"
     default_conn_name: ClassVar[str] = ""
     conn_type: ClassVar[str] = ""
     hook_name: ClassVar[str] = ""
-    #: The value of :attr:`VideoJob.provider` for jobs of this API.
+    #: The value of :attr:`VideoJob.provider` for jobs of this API (its conn type).
     provider: ClassVar[str] = ""
     default_base_url: ClassVar[str] = ""
     #: ``Authorization: <scheme> <key>``.
     auth_scheme: ClassVar[str] = "Bearer"
-    #: Path prefix (under the base URL's path) that receives the key; nothing else does.
-    api_prefix: ClassVar[str] = "/"
+
+    # ----- what a vendor MUST provide -----------------------------------------------------------
+    #: The pydantic model of the API's job JSON (a tolerant :class:`~airflow_provider_vidjobs.wire.WireModel`).
+    wire_model: ClassVar[type[BaseModel]]
     #: A syntactically valid id that no job has: ``test_connection`` expects a 404 for it.
     probe_job_id: ClassVar[str] = ""
-    #: Whether the API documents a way to stop a job (:meth:`cancel_job`); ``cancel_on_kill`` needs it.
+
+    # ----- base-URL rules a vendor MAY declare ----------------------------------------------------
+    #: Path under the base URL where the API's routes live (``ApiSpec.api_root``; see :meth:`api_root_for`).
+    api_root: ClassVar[str] = ""
+    #: Path prefix, under the API root, that receives the key; nothing else does.
+    key_prefix: ClassVar[str] = "/"
+    #: Whether the API documents a way to stop a job: true when the class overrides :meth:`cancel_path`.
     can_cancel: ClassVar[bool] = False
+
+    def __init_subclass__(cls, api: str | None = None, **kwargs: Any) -> None:
+        """Take the class attributes from the API's registry entry, so they are declared once."""
+        super().__init_subclass__(**kwargs)
+        if api is not None:
+            spec = HOOKS[api]
+            cls.api_spec = spec
+            cls.conn_type = cls.provider = spec.conn_type
+            cls.hook_name = spec.hook_name
+            cls.default_conn_name = spec.default_conn_name
+            cls.conn_name_attr = spec.conn_name_attr
+            cls.default_base_url = spec.default_base_url
+            cls.auth_scheme = spec.auth_scheme
+            cls.api_root = spec.api_root
+        cls.can_cancel = cls.cancel_path is not VideoJobHook.cancel_path
 
     def __init__(
         self,
@@ -169,9 +121,10 @@ class VideoJobHook(BaseHook):
         self._sync_client: httpx.Client | None = None
         self._storage_client: httpx.Client | None = None
         self._session: clients.SharedClient | None = None
-        self._auth_cache: tuple[ConnectionSettings, _ApiKeyAuth] | None = None
+        self._auth_cache: tuple[ConnectionSettings, ApiKeyAuth] | None = None
         #: (id as given, validated id, API path) of the last job polled (see :meth:`apoll_job`).
         self._poll_target: tuple[str, str, str] | None = None
+        self._roots_cache: tuple[str, str, str] | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(conn_id={self.conn_id!r})"
@@ -179,28 +132,59 @@ class VideoJobHook(BaseHook):
     # ----- what each API provides --------------------------------------------------------------
 
     @classmethod
+    @abstractmethod
     def status_table(cls) -> Mapping[str, Any]:
-        """Vendor status string -> :class:`JobStatus`; defaults to the common spellings."""
-        from airflow_provider_vidjobs.status import COMMON_SPELLINGS
+        """MUST: vendor status string -> :class:`JobStatus` (``status.COMMON_SPELLINGS`` plus the API's own)."""
 
-        return COMMON_SPELLINGS
+    @abstractmethod
+    def normalize(self, wire: Any, api_url: str) -> VideoJob:
+        """MUST: the normalized job from a validated :attr:`wire_model`.
+
+        ``api_url`` is the base URL plus the API root, for the URLs a job's JSON implies (content routes).
+        """
+
+    @abstractmethod
+    def job_path(self, job_id: str, root: str) -> str:
+        """MUST: the API path of one job (the id already validated; ``root`` from :meth:`api_root_for`)."""
 
     def validate_job_id(self, job_id: object) -> str:
-        """Refuse ids that cannot be a job of this API, before any request; returns the clean id."""
+        """MAY: refuse ids that cannot be a job of this API, before any request; returns the clean id."""
         return check_job_id(job_id, self.provider)
 
-    def job_path(self, job_id: str) -> str:
-        """The API path of one job (the id already validated)."""
-        raise NotImplementedError
-
     def parse_job(self, payload: Any, job_id: str) -> VideoJob:
-        """Validate the vendor JSON with the API's wire model and normalize it."""
-        raise NotImplementedError
+        """Validate the vendor JSON with :attr:`wire_model` and :meth:`normalize` it."""
+        return self.normalize(self.wire_model.model_validate(payload), self._api_url())
 
     def job_web_url(self, job_id: str) -> str | None:
-        """A link to the job in the vendor's web app, from the connection's ``web_url_template``."""
+        """MAY: a link to the job in the vendor's web app, from the connection's ``web_url_template``.
+
+        A URL the API itself returns (:attr:`VideoJob.web_url`) is preferred by the extra link.
+        """
         template = self.settings.web_url_template
         return template.replace("{job_id}", path_segment(job_id)) if template else None
+
+    def api_root_for(self, base_url: str) -> str:
+        """:attr:`api_root`, or ``""`` when the base URL already ends with it (the declarative rule)."""
+        root = self.api_root
+        if root and urlsplit(base_url).path.rstrip("/").endswith(root):
+            return ""
+        return root
+
+    def _root(self) -> str:
+        """The API root for the settings read (or the default base URL before any)."""
+        return self._roots()[0]
+
+    def _api_url(self) -> str:
+        return self._roots()[1]
+
+    def _roots(self) -> tuple[str, str]:
+        """(API root, base URL + root), computed once per settings (a poll reads them every time)."""
+        base = self._base_url_or_default()
+        cached = self._roots_cache
+        if cached is None or cached[0] != base:
+            root = self.api_root_for(base) if self.api_root else ""
+            cached = self._roots_cache = (base, root, base + root)
+        return cached[1], cached[2]
 
     # ----- connection --------------------------------------------------------------------------
 
@@ -249,14 +233,14 @@ class VideoJobHook(BaseHook):
 
     def api_path_prefix(self, settings: ConnectionSettings) -> str:
         """The path prefix, relative to the base URL, of the API's own routes (which get the key)."""
-        return self.api_prefix
+        return self.api_root_for(settings.base_url) + self.key_prefix
 
-    def _auth(self, settings: ConnectionSettings) -> _ApiKeyAuth:
+    def _auth(self, settings: ConnectionSettings) -> ApiKeyAuth:
         if self._auth_cache is None or self._auth_cache[0] is not settings:
             header = f"{self.auth_scheme} {settings.api_key.reveal()}"
             self._auth_cache = (
                 settings,
-                _ApiKeyAuth(header, settings.base_url, self.api_path_prefix(settings)),
+                ApiKeyAuth(header, settings.base_url, self.api_path_prefix(settings)),
             )
         return self._auth_cache[1]
 
@@ -279,7 +263,7 @@ class VideoJobHook(BaseHook):
         """The job now (blocking, retried per the connection's retry policy)."""
         job_id = self.validate_job_id(job_id)
         _ = self.settings  # paths may depend on the base URL
-        reply = self.request("GET", self.job_path(job_id), job_id=job_id)
+        reply = self.request("GET", self.job_path(job_id, self._root()), job_id=job_id)
         job = self.to_job(reply.payload, job_id)
         url_secrets.register_job(job)  # a pre-signed URL's signature: masked in logs, whole in the XCom
         return job
@@ -295,7 +279,7 @@ class VideoJobHook(BaseHook):
             # A wait polls one id again and again: validate it and build its path once, not every poll.
             clean = self.validate_job_id(job_id)
             await self.aget_settings()  # paths may depend on the base URL
-            target = self._poll_target = (job_id, clean, self.job_path(clean))
+            target = self._poll_target = (job_id, clean, self.job_path(clean, self._root()))
         _, clean, path = target
         reply = await self.arequest("GET", path, job_id=clean)
         # Not registered with the secret masker here: in a long-lived triggerer every finished job would
@@ -303,8 +287,8 @@ class VideoJobHook(BaseHook):
         # (see url_secrets). The worker that resumes the task registers them (VideoJob.from_xcom).
         return JobPoll(self.to_job(reply.payload, clean), reply.poll_after)
 
-    def cancel_path(self, job_id: str) -> str:
-        """The API path that stops a job (``DELETE``); only for hooks with :attr:`can_cancel`."""
+    def cancel_path(self, job_id: str, root: str) -> str:
+        """MAY: the API path that stops a job (``DELETE``); overriding it sets :attr:`can_cancel`."""
         raise NotImplementedError(f"{self.provider} documents no way to cancel a job")
 
     def cancel_job(self, job_id: str) -> None:
@@ -312,14 +296,14 @@ class VideoJobHook(BaseHook):
         clean = self.validate_job_id(job_id)
         _ = self.settings  # paths may depend on the base URL
         with suppress(JobNotFoundError):
-            self.request("DELETE", self.cancel_path(clean), job_id=clean)
+            self.request("DELETE", self.cancel_path(clean, self._root()), job_id=clean)
 
     async def acancel_job(self, job_id: str) -> None:
         """:meth:`cancel_job` for the triggerer's loop."""
         clean = self.validate_job_id(job_id)
         await self.aget_settings()
         with suppress(JobNotFoundError):
-            await self.arequest("DELETE", self.cancel_path(clean), job_id=clean)
+            await self.arequest("DELETE", self.cancel_path(clean, self._root()), job_id=clean)
 
     def to_job(self, payload: Any, job_id: str) -> VideoJob:
         """:meth:`parse_job` with validation failures turned into :class:`InvalidResponseError`."""
@@ -348,37 +332,23 @@ class VideoJobHook(BaseHook):
     def request(
         self, method: str, path: str, *, job_id: str | None = None, idempotent: bool = True, **kwargs: Any
     ) -> Reply:
-        """Send one API request (blocking), retrying transient failures per the policy.
-
-        A non-idempotent request (creating a job) is retried only when the server cannot have acted
-        on it: a 429, or a connection that was never made. A 5xx or timeout might have created a job
-        already, and a second one would be paid for twice.
-        """
+        """Send one API request (blocking), retrying transient failures per the policy (see :class:`Retrying`)."""
         settings = self.settings
         client = self.get_conn()
-        policy = settings.retry
-        for attempt in range(1, policy.max_attempts + 1):
-            try:
+        retrying = Retrying(
+            settings.retry,
+            provider=self.provider,
+            job_id=job_id,
+            base_url=settings.base_url,
+            log=self.log,
+            idempotent=idempotent,
+        )
+        for attempt in retrying:
+            with attempt:
                 with client.stream(method, path, **kwargs) as response:
-                    body = _read_capped(response, self.provider, job_id)
+                    body = read_capped(response, self.provider, job_id)
                 return self._reply(response, body, job_id)
-            except httpx.HTTPError as error:
-                failure: VideoAPIError = responses.error_for_transport(
-                    error, provider=self.provider, job_id=job_id, base_url=settings.base_url
-                )
-                if not isinstance(failure, TransientAPIError):
-                    raise failure from None  # an untrusted certificate: another try fails the same way
-                if not idempotent and not isinstance(error, httpx.ConnectError | httpx.ConnectTimeout):
-                    raise failure from None
-            except TransientAPIError as error:
-                if not idempotent and not isinstance(error, RateLimitedError):
-                    raise
-                failure = error
-            if attempt == policy.max_attempts:
-                raise failure
-            hint = failure.retry_after if isinstance(failure, TransientAPIError) else None
-            self.log.info("%s; retrying (attempt %d of %d)", failure.summary, attempt + 1, policy.max_attempts)
-            time.sleep(policy.delay(attempt, hint))
+            time.sleep(attempt.delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def arequest(self, method: str, path: str, *, job_id: str | None = None, **kwargs: Any) -> Reply:
@@ -398,52 +368,29 @@ class VideoJobHook(BaseHook):
         job_id: str | None,
         kwargs: dict[str, Any],
     ) -> Reply:
-        policy = settings.retry
-        for attempt in range(1, policy.max_attempts + 1):
-            try:
+        retrying = Retrying(
+            settings.retry, provider=self.provider, job_id=job_id, base_url=settings.base_url, log=self.log
+        )
+        for attempt in retrying:
+            with attempt:
                 async with shared.in_flight:
                     request = self._auth(settings).build_request(shared.client, method, path, **kwargs)
                     response = await shared.send(request)
                     try:
-                        body = await _aread_capped(response, self.provider, job_id)
+                        body = await aread_capped(response, self.provider, job_id)
                     finally:
                         await response.aclose()
                 return self._reply(response, body, job_id)
-            except httpx.HTTPError as error:
-                failure: VideoAPIError = responses.error_for_transport(
-                    error, provider=self.provider, job_id=job_id, base_url=settings.base_url
-                )
-                if not isinstance(failure, TransientAPIError):
-                    raise failure from None  # an untrusted certificate: another try fails the same way
-            except TransientAPIError as error:
-                failure = error
-            if attempt == policy.max_attempts:
-                raise failure
-            hint = failure.retry_after if isinstance(failure, TransientAPIError) else None
-            self.log.info("%s; retrying (attempt %d of %d)", failure.summary, attempt + 1, policy.max_attempts)
-            await asyncio.sleep(policy.delay(attempt, hint))
+            await asyncio.sleep(attempt.delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _reply(self, response: httpx.Response, body: bytes, job_id: str | None) -> Reply:
-        status = response.status_code
-        if 200 <= status < 300:
-            secret = self._settings.api_key.reveal() if self._settings else None
-            payload = responses.parse_json(
-                body, response.headers, provider=self.provider, job_id=job_id, status=status, secret=secret
-            )
-            return Reply(responses.scrub_document(payload, secret, raw=body), status, response.headers)
-        error = responses.error_for_status(
-            status,
-            response.headers,
-            body,
-            provider=self.provider,
-            job_id=job_id,
-            conn_id=self.conn_id,
-            secret=self._settings.api_key.reveal() if self._settings else None,
-        )
-        if isinstance(error, AuthenticationError):
+        secret = self._settings.api_key.reveal() if self._settings else None
+        try:
+            return to_reply(response, body, provider=self.provider, job_id=job_id, conn_id=self.conn_id, secret=secret)
+        except AuthenticationError:
             settings_cache.forget(self.provider, self.conn_id)  # a corrected key is read by the next wait
-        raise error
+            raise
 
     @asynccontextmanager
     async def async_session(self) -> AsyncIterator[VideoJobHook]:
@@ -459,21 +406,8 @@ class VideoJobHook(BaseHook):
     # ----- assets (downloads) ---------------------------------------------------------------------
 
     def asset_source(self, job_id: str, variant: str = "video") -> AssetSource:
-        """Where to download a finished job's file from, with a fresh URL (pre-signed ones expire)."""
-        job = self.get_job(job_id)
-        video = job.video
-        url = None if video is None else (video.thumbnail_url if variant == "thumbnail" else video.url)
-        if variant not in ("video", "thumbnail"):
-            raise ValueError(f"{self.provider} has no asset variant {variant!r}; use 'video' or 'thumbnail'")
-        if not url:
-            raise DownloadError(
-                f"has no {variant} to download (status {job.status.value})",
-                provider=self.provider,
-                job_id=job.job_id,
-                hint="Wait for the job to succeed before downloading",
-            )
-        size = video.size_bytes if video is not None and variant == "video" else None
-        return AssetSource(url=url, send_key=False, expected_size=size, job=job)
+        """MAY: where to download a finished job's file from, with a fresh URL (pre-signed ones expire)."""
+        return assets.source_of(self.get_job(job_id), variant, self.provider)
 
     @contextmanager
     def open_asset(self, source: AssetSource) -> Iterator[httpx.Response]:
@@ -484,19 +418,8 @@ class VideoJobHook(BaseHook):
             if self._storage_client is None:
                 self._storage_client = clients.build_storage_client(self.settings)
             client = self._storage_client
-        try:
-            with client.stream("GET", source.url, follow_redirects=True) as response:
-                if response.status_code >= 400:
-                    response.read()
-                    raise _asset_error(response, self.provider, source, self.settings.api_key.reveal())
-                yield response
-        except httpx.HTTPError as error:
-            raise DownloadError(
-                f"the download was cut short or could not start ({type(error).__name__}: {error})",
-                provider=self.provider,
-                job_id=source.job.job_id if source.job else None,
-                hint="Retry the task; nothing was left under the destination name",
-            ) from None
+        with assets.stream(client, source, self.provider, self.settings.api_key.reveal()) as response:
+            yield response
 
     # ----- Airflow UI ----------------------------------------------------------------------------
 
@@ -514,33 +437,13 @@ class VideoJobHook(BaseHook):
             said = error.vendor_message or error.summary
             return False, f"Key rejected by {self._base_url_or_default()} (HTTP {error.http_status}): {said}"
         except VideoAPIError as error:
-            return False, f"Host unreachable: {_cause(error, self._base_url_or_default())}"
+            return False, f"Host unreachable: {diagnostics.cause(error, self._base_url_or_default())}"
         except ValueError as error:
-            return False, _without_conn_id(str(error), self.conn_id)
+            return False, diagnostics.without_conn_id(str(error), self.conn_id)
         return True, f"Works: {self.settings.base_url} accepted the API key."
 
     def _base_url_or_default(self) -> str:
         return self._settings.base_url if self._settings else self.default_base_url
-
-
-def _cause(error: VideoAPIError, base_url: str) -> str:
-    """Why a connection test could not use the API, in the API's words, without retry advice or ids."""
-    if error.http_status is None:  # no answer: the transport's reason, which names the URL
-        cause = error.summary
-        if not isinstance(error, TransientAPIError) and error.hint:
-            cause += f". {error.hint}"  # an untrusted certificate: how to trust it
-        return cause
-    if isinstance(error, InvalidResponseError):  # "the API answered with an HTML page ... instead of JSON"
-        return error.summary.replace("the API", base_url, 1)
-    cause = f"{base_url} answered HTTP {error.http_status}"
-    return f"{cause} ({error.vendor_message})" if error.vendor_message else cause
-
-
-def _without_conn_id(message: str, conn_id: str) -> str:
-    """A settings error without the connection id, which in the UI's test is a random temporary one."""
-    return message.replace(f"Connection {conn_id!r}", "This connection").replace(
-        f"connection {conn_id!r}", "this connection"
-    )
 
 
 async def amask_secret(secret: str) -> None:
@@ -566,109 +469,20 @@ def _with_retry(settings: ConnectionSettings, policy: RetryPolicy) -> Connection
     return replace(settings, retry=policy)
 
 
-def check_job_id(job_id: object, provider: str) -> str:
-    """Generic id rules: a non-empty single-line string of at most 1024 characters, not ``.`` or ``..``."""
-    if job_id is None:
-        raise ValueError(
-            f"No {provider} job id was given (got None). If the id comes from a template or XCom, "
-            "check that the upstream task pushed it."
-        )
-    if isinstance(job_id, Mapping) and isinstance(job_id.get("job_id"), str):
-        job_id = job_id["job_id"]  # an upstream task's VideoJob XCom
-    if not isinstance(job_id, str):
-        raise ValueError(f"A {provider} job id must be a string, not {type(job_id).__name__}: {job_id!r:.100}")
-    clean = job_id.strip()
-    if clean in ("None", "null"):
-        raise ValueError(
-            f"The {provider} job id is the text {clean!r}: a template or XCom rendered nothing. "
-            "Check that the upstream task pushed the id (and the XCom key the template reads)."
-        )
-    if not clean:
-        raise ValueError(f"The {provider} job id is empty; pass the id the API returned when the job was created.")
-    if len(clean) > MAX_JOB_ID_LENGTH:
-        raise ValueError(
-            f"The {provider} job id is {len(clean)} characters long; ids are at most {MAX_JOB_ID_LENGTH}. "
-            f"It starts {clean[:40]!r}: is a whole document being passed instead of the id?"
-        )
-    if _CONTROL_CHARACTER.search(clean):
-        raise ValueError(f"The {provider} job id {clean[:80]!r} contains a control character or line break.")
-    if clean in (".", ".."):
-        raise ValueError(f"{clean!r} is not a {provider} job id.")
-    return clean
-
-
-def path_segment(value: str) -> str:
-    """``value`` percent-encoded as ONE path segment: ``/``, ``+``, ``=``, ``%`` and ``..`` cannot escape it."""
-    return quote(value, safe="")
-
-
-def _too_big(response: httpx.Response) -> bool:
-    length = response.headers.get("content-length")
-    return length is not None and length.isascii() and length.isdigit() and int(length) > responses.MAX_JSON_BYTES
-
-
-def _capped_decoder(response: httpx.Response) -> CappedDecoder | None:
-    """A decoder capping the DECODED size when the body is gzip/deflate and still to be read, else None."""
-    encoding = response.headers.get("content-encoding", "")
-    if response.is_stream_consumed or not CappedDecoder.handles(encoding):
-        return None  # already read (and decoded) by httpx, or a coding httpx decodes
-    return CappedDecoder(encoding, responses.MAX_JSON_BYTES)
-
-
-def _read_capped(response: httpx.Response, provider: str, job_id: str | None) -> bytes:
-    if _too_big(response):
-        raise responses.too_large(
-            int(response.headers["content-length"]),
-            provider=provider,
-            job_id=job_id,
-            status=response.status_code,
-        )
-    decoder = _capped_decoder(response)
-    pieces = response.iter_raw() if decoder is not None else response.iter_bytes()
-    chunks, size = [], 0
-    try:
-        for chunk in pieces:
-            chunk = decoder.decode(chunk) if decoder is not None else chunk
-            size += len(chunk)
-            if size > responses.MAX_JSON_BYTES:
-                raise DecodedTooLarge
-            chunks.append(chunk)
-    except DecodedTooLarge:
-        raise responses.too_large(None, provider=provider, job_id=job_id, status=response.status_code) from None
-    return b"".join(chunks)
-
-
-async def _aread_capped(response: httpx.Response, provider: str, job_id: str | None) -> bytes:
-    stream = response.stream
-    if isinstance(stream, httpx.ByteStream) and "content-encoding" not in response.headers:
-        body = b"".join(stream)  # already in memory (a job's JSON, read whole by the transport)
-        if len(body) > responses.MAX_JSON_BYTES:
-            raise responses.too_large(len(body), provider=provider, job_id=job_id, status=response.status_code)
-        return body
-    if _too_big(response):
-        raise responses.too_large(
-            int(response.headers["content-length"]),
-            provider=provider,
-            job_id=job_id,
-            status=response.status_code,
-        )
-    decoder = _capped_decoder(response)
-    pieces = response.aiter_raw() if decoder is not None else response.aiter_bytes()
-    chunks, size = [], 0
-    try:
-        async for chunk in pieces:
-            chunk = decoder.decode(chunk) if decoder is not None else chunk
-            size += len(chunk)
-            if size > responses.MAX_JSON_BYTES:
-                raise DecodedTooLarge
-            chunks.append(chunk)
-    except DecodedTooLarge:
-        raise responses.too_large(None, provider=provider, job_id=job_id, status=response.status_code) from None
-    return b"".join(chunks)
-
-
 def is_retryable(error: BaseException) -> bool:
     """True for failures the trigger should sit out rather than end the wait on."""
     return isinstance(error, TransientAPIError) or (
         isinstance(error, VideoAPIError) and error.http_status is not None and is_retryable_status(error.http_status)
     )
+
+
+__all__ = [
+    "MAX_JOB_ID_LENGTH",
+    "AssetSource",
+    "JobPoll",
+    "Reply",
+    "VideoJobHook",
+    "check_job_id",
+    "is_retryable",
+    "path_segment",
+]

@@ -7,13 +7,13 @@ API: ``GET /api/video-gen/jobs/{uuid}/`` and ``GET /api/video-gen/videos/{uuid}/
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from airflow_provider_vidjobs import url_secrets
 from airflow_provider_vidjobs.hooks.base import VideoJobHook, check_job_id
-from airflow_provider_vidjobs.hooks.registry import HOOKS
 from airflow_provider_vidjobs.models import GeneratedVideo, JobError, JobKind, JobStatus, VideoJob
-from airflow_provider_vidjobs.status import StatusMapper
+from airflow_provider_vidjobs.status import COMMON_SPELLINGS, StatusMapper
 from airflow_provider_vidjobs.wire import (
     IsoTime,
     LenientDecimal,
@@ -25,7 +25,7 @@ from airflow_provider_vidjobs.wire import (
     duration_from_frames,
 )
 
-PROVIDER = "tensorpix"
+PROVIDER = "tensorpix"  # its conn type in hooks/registry.HOOKS
 KINDS = {"t2v": JobKind.TEXT_TO_VIDEO, "i2v": JobKind.IMAGE_TO_VIDEO}
 
 
@@ -137,17 +137,16 @@ def _url_secrets(video: GeneratedVideo) -> list[str]:
 # ----- the hook ---------------------------------------------------------------------------------
 
 
-class TensorPixHook(VideoJobHook):
+class TensorPixHook(VideoJobHook, api="tensorpix"):
     """Reads TensorPix video-generation jobs. Connection: host = base URL (optional), password = API key."""
 
-    default_conn_name = "tensorpix_default"
-    conn_type = HOOKS["tensorpix"].conn_type
-    hook_name = HOOKS["tensorpix"].hook_name
-    provider = PROVIDER
-    default_base_url = HOOKS["tensorpix"].default_base_url
-    auth_scheme = "Token"
-    api_prefix = "/api/"
+    wire_model = TensorPixJob
+    key_prefix = "/api/"
     probe_job_id = "00000000-0000-4000-8000-000000000000"
+
+    @classmethod
+    def status_table(cls) -> Mapping[str, Any]:
+        return COMMON_SPELLINGS  # TensorPix documents none: see airflow_provider_vidjobs.status
 
     def validate_job_id(self, job_id: object) -> str:
         """TensorPix job ids are UUIDs; returned in canonical form."""
@@ -160,11 +159,11 @@ class TensorPixHook(VideoJobHook):
                 "3c90c3cc-0d44-4b50-8888-8dd25736052a."
             ) from None
 
-    def job_path(self, job_id: str) -> str:
-        return f"/api/video-gen/jobs/{job_id}/"
+    def job_path(self, job_id: str, root: str) -> str:
+        return f"{root}/api/video-gen/jobs/{job_id}/"
 
-    def parse_job(self, payload: Any, job_id: str) -> VideoJob:
-        return normalize(TensorPixJob.model_validate(payload), self.status_mapper)
+    def normalize(self, wire: Any, api_url: str) -> VideoJob:
+        return normalize(wire, self.status_mapper)
 
     def get_generated_video(self, video_id: str) -> GeneratedVideo:
         """A generated video by its id, with a freshly signed file URL (the old one may have expired)."""

@@ -142,7 +142,7 @@ class AIHubMixCreateVideoOperator(BaseOperator):
             self.log.info("created %s", job.summary())
         self.current_job_id = job.job_id
         context["ti"].xcom_push(key=JOB_ID_XCOM_KEY, value=job.job_id)
-        push_job_link(context, hook, job.job_id)
+        push_job_link(context, hook, job.job_id, job)
         if not self.wait_for_completion:
             return job.to_xcom()
         if job.is_terminal:

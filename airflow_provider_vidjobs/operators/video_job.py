@@ -46,5 +46,7 @@ class GetVideoJobOperator(BaseOperator):
         hook = make_hook(provider, self.conn_id, self.status_overrides)
         push_job_link(context, hook, job_id)
         job = hook.get_job(job_id)
+        if job.web_url:
+            push_job_link(context, hook, job_id, job)  # the API's own page beats the connection's template
         self.log.info("%s", job.summary())
         return job.to_xcom()

@@ -230,6 +230,8 @@ class VideoJobSensor(BaseSensorOperator):
             self.log.warning("%s; will check again in %s s", error, self.poke_interval)
             return PokeReturnValue(is_done=False)
         self.log.info("%s", job.summary())
+        if job.is_terminal and job.web_url:
+            push_job_link(context, self.hook, self._job_id, job)  # the API's own page beats the template
         if job.status is JobStatus.SUCCEEDED:
             return PokeReturnValue(is_done=True, xcom_value=job.to_xcom())
         if job.is_terminal:
@@ -247,6 +249,8 @@ class VideoJobSensor(BaseSensorOperator):
             if self.soft_fail:
                 raise AirflowSkipException(f"{self.hook.provider} job {job_id} did not finish in time") from None
             raise
+        if job.web_url:
+            push_job_link(context, self.hook, job_id, job)  # the API's own page beats the connection's template
         self.log.info("%s", job.summary())
         return result_of(job)
 

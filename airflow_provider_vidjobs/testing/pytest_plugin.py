@@ -31,7 +31,7 @@ def vidjobs_simulator_session() -> Iterator[SimulatorHandle]:
 @pytest.fixture
 def vidjobs_simulator(vidjobs_simulator_session: SimulatorHandle) -> SimulatorHandle:
     """The session's simulator, reset for this test (and the triggers' connection cache emptied with it)."""
-    from airflow_provider_vidjobs.hooks import settings_cache
+    from airflow_provider_vidjobs.http import settings_cache
 
     vidjobs_simulator_session.reset()
     settings_cache.clear()

@@ -169,7 +169,8 @@ class VideoJobTrigger(BaseTrigger):
         if isinstance(ending, TaskSuccessEvent):
             try:
                 if self.task_instance is not None:  # None under dag.test(), which resumes the task anyway
-                    await apush_xcoms(self.task_instance, {"return_value": event["job"], LINK_XCOM_KEY: self._web_url})
+                    link = (event.get("job") or {}).get("web_url") or self._web_url  # the API's page first
+                    await apush_xcoms(self.task_instance, {"return_value": event["job"], LINK_XCOM_KEY: link})
             except Exception as error:  # the XCom is the task's result: without it, let a worker finish the task
                 self.log.warning("could not store the XCom from the triggerer (%s); a worker resumes the task", error)
                 ending = TriggerEvent(without_url_secrets(event))

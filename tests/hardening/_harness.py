@@ -18,7 +18,7 @@ from typing import Any
 
 from _apis import API_NAMES, ContractApi, contract_api
 
-from airflow_provider_vidjobs.hooks import clients
+from airflow_provider_vidjobs.http import clients
 from airflow_provider_vidjobs.operators.download import DownloadVideoOperator
 from airflow_provider_vidjobs.sensors.video_job import VideoJobSensor
 from airflow_provider_vidjobs.testing.simulator import SimulatorHandle

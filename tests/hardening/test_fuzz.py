@@ -631,7 +631,7 @@ def with_secret(draw: st.DrawFn) -> Any:
 @FUZZ
 @given(document=with_secret())
 def test_scrubbing_a_document_removes_the_key_everywhere(document: Any) -> None:
-    from airflow_provider_vidjobs.hooks.responses import scrub_document
+    from airflow_provider_vidjobs.http.scrub import scrub_document
 
     scrubbed = scrub_document(document, SECRET)
     assert SECRET not in json.dumps(scrubbed)
@@ -645,7 +645,7 @@ def test_scrubbing_a_document_removes_the_key_everywhere(document: Any) -> None:
 def test_scrubbing_from_the_raw_body_finds_what_the_walk_finds(document: Any, ascii_only: bool, encoding: str) -> None:
     """The raw-bytes shortcut of the hot path never skips a key the decoded document holds, however the
     vendor encoded the JSON (escapes such as \\u0073k-..., any Unicode encoding json.loads reads)."""
-    from airflow_provider_vidjobs.hooks.responses import scrub_document
+    from airflow_provider_vidjobs.http.scrub import scrub_document
 
     raw = json.dumps(document, ensure_ascii=ascii_only).encode(encoding, "surrogatepass")
     decoded = json.loads(raw)
@@ -662,13 +662,13 @@ def test_scrubbing_from_the_raw_body_finds_what_the_walk_finds(document: Any, as
     ids=["escaped", "verbatim", "utf-16"],
 )
 def test_a_key_in_the_raw_body_is_scrubbed(raw: bytes) -> None:
-    from airflow_provider_vidjobs.hooks.responses import scrub_document
+    from airflow_provider_vidjobs.http.scrub import scrub_document
 
     assert scrub_document(json.loads(raw), SECRET, raw=raw) == {"error": "bad key ***"}
 
 
 def test_a_body_without_the_key_is_returned_uncopied() -> None:
-    from airflow_provider_vidjobs.hooks.responses import scrub_document
+    from airflow_provider_vidjobs.http.scrub import scrub_document
 
     raw = b'{"status": "processing", "prompt": "a \\"quoted\\" word"}'
     document = json.loads(raw)
@@ -677,7 +677,7 @@ def test_a_body_without_the_key_is_returned_uncopied() -> None:
 
 
 def test_scrubbing_a_document_nested_to_the_parser_limit() -> None:
-    from airflow_provider_vidjobs.hooks.responses import scrub_document
+    from airflow_provider_vidjobs.http.scrub import scrub_document
 
     document = json.loads("[" * 900 + json.dumps({"message": f"bad key {SECRET}"}) + "]" * 900)
     scrubbed = scrub_document(document, SECRET)
@@ -694,7 +694,7 @@ def test_the_fuzzers_reach_both_outcomes() -> None:
 
 @pytest.mark.parametrize("secret", ['key"with-quote', "key\\with-backslash", "key\twith-tab"])
 def test_scrubbing_finds_a_key_json_would_escape(secret: str) -> None:
-    from airflow_provider_vidjobs.hooks.responses import scrub_document
+    from airflow_provider_vidjobs.http.scrub import scrub_document
 
     document = {"a": [{"b": f"echo {secret} end"}], f"{secret}": 1}
 
@@ -702,7 +702,7 @@ def test_scrubbing_finds_a_key_json_would_escape(secret: str) -> None:
 
 
 def test_a_key_spanning_two_strings_is_not_a_match() -> None:
-    from airflow_provider_vidjobs.hooks.responses import scrub_document
+    from airflow_provider_vidjobs.http.scrub import scrub_document
 
     document = {"n": [1, 2], "s": "1,2"}  # json.dumps writes "[1, 2]": the text is there, in no string
 

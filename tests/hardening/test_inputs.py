@@ -18,8 +18,8 @@ from airflow.sdk import DAG
 
 from airflow_provider_vidjobs.hooks.aihubmix import AIHubMixHook
 from airflow_provider_vidjobs.hooks.registry import hook_class
-from airflow_provider_vidjobs.hooks.settings import normalize_base_url
 from airflow_provider_vidjobs.hooks.tensorpix import TensorPixHook
+from airflow_provider_vidjobs.http.settings import normalize_base_url
 from airflow_provider_vidjobs.sensors.video_job import VideoJobSensor
 from airflow_provider_vidjobs.testing.simulator import SimulatorHandle
 

@@ -36,10 +36,10 @@ from airflow_provider_vidjobs.exceptions import (
     VideoAPIError,
     VideoJobError,
 )
-from airflow_provider_vidjobs.hooks import clients
 from airflow_provider_vidjobs.hooks.base import AssetSource, VideoJobHook
 from airflow_provider_vidjobs.hooks.registry import hook_class
 from airflow_provider_vidjobs.hooks.tensorpix import TensorPixHook
+from airflow_provider_vidjobs.http import clients
 from airflow_provider_vidjobs.operators.aihubmix import AIHubMixCreateVideoOperator
 from airflow_provider_vidjobs.operators.download import DownloadVideoOperator
 from airflow_provider_vidjobs.sensors.video_job import VideoJobSensor

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from airflow_provider_vidjobs.exceptions import InvalidResponseError
-from airflow_provider_vidjobs.hooks import responses
 from airflow_provider_vidjobs.hooks.registry import hook_class
+from airflow_provider_vidjobs.http import responses
 
 from ._harness import PROVIDERS, contract, files_in
 from ._servers import RawServer, endless_body

@@ -28,11 +28,11 @@ from airflow_provider_vidjobs.exceptions import (
     TransientAPIError,
     VideoAPIError,
 )
-from airflow_provider_vidjobs.hooks import clients, responses
 from airflow_provider_vidjobs.hooks.aihubmix import AIHubMixHook
 from airflow_provider_vidjobs.hooks.base import MAX_JOB_ID_LENGTH, VideoJobHook, check_job_id, is_retryable
-from airflow_provider_vidjobs.hooks.settings import Secret, normalize_base_url, settings_from_connection
 from airflow_provider_vidjobs.hooks.tensorpix import TensorPixHook
+from airflow_provider_vidjobs.http import clients, responses
+from airflow_provider_vidjobs.http.settings import Secret, normalize_base_url, settings_from_connection
 from airflow_provider_vidjobs.models import JobStatus, VideoJob
 from airflow_provider_vidjobs.retry import NO_RETRY, RetryPolicy
 
@@ -776,7 +776,7 @@ def test_bad_extras_are_refused_clearly(extra, message):
 
 
 def test_an_unreadable_ca_bundle_is_refused_clearly(tmp_path):
-    from airflow_provider_vidjobs.hooks.clients import tls_context
+    from airflow_provider_vidjobs.http.clients import tls_context
 
     with pytest.raises(ValueError, match="Cannot load the CA bundle"):
         tls_context(True, str(tmp_path / "missing.pem"))

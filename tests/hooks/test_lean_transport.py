@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from airflow_provider_vidjobs.hooks._transport import LeanAsyncTransport
+from airflow_provider_vidjobs.http.transport import LeanAsyncTransport
 
 Handler = Callable[["Conn"], Awaitable[None]]
 

@@ -23,9 +23,9 @@ import pytest
 from test_lean_transport import _certificate
 
 from airflow_provider_vidjobs.exceptions import APIUnavailableError, VideoAPIError
-from airflow_provider_vidjobs.hooks import clients
-from airflow_provider_vidjobs.hooks.settings import ConnectionSettings, settings_from_connection
 from airflow_provider_vidjobs.hooks.tensorpix import TensorPixHook
+from airflow_provider_vidjobs.http import clients
+from airflow_provider_vidjobs.http.settings import ConnectionSettings, settings_from_connection
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 #: The key of these tests' connections (``from conftest import`` is ambiguous across test folders).

@@ -6,8 +6,8 @@ import pytest
 
 from airflow_provider_vidjobs.exceptions import AuthenticationError
 from airflow_provider_vidjobs.hooks.aihubmix import AIHubMixHook
-from airflow_provider_vidjobs.hooks.settings import normalize_base_url, settings_from_connection
 from airflow_provider_vidjobs.hooks.tensorpix import TensorPixHook
+from airflow_provider_vidjobs.http.settings import normalize_base_url, settings_from_connection
 from airflow_provider_vidjobs.retry import parse_retry_after
 
 CANARY_KEY = "canary-sk-7f3a9c2e41d84b6f9a0c5e13d7b2"

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from airflow_provider_vidjobs.exceptions import AuthenticationError
-from airflow_provider_vidjobs.hooks import base, settings_cache
+from airflow_provider_vidjobs.hooks import base
 from airflow_provider_vidjobs.hooks.tensorpix import TensorPixHook
+from airflow_provider_vidjobs.http import settings_cache
 from airflow_provider_vidjobs.retry import NO_RETRY
 
 TP_ID = "5d2d3c2e-1f7a-4a4e-9a8e-3b1f2c4d5e6f"

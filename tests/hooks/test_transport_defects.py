@@ -23,7 +23,7 @@ import httpx
 import pytest
 from test_lean_transport import Conn, Server, _certificate, client, ok, run
 
-from airflow_provider_vidjobs.hooks._transport import LeanAsyncTransport
+from airflow_provider_vidjobs.http.transport import LeanAsyncTransport
 
 # ----- 1: a complete HTTPS answer arriving with the server's close_notify ----------------------
 
@@ -206,8 +206,8 @@ _BOMB_CHILD = textwrap.dedent(
     import httpx
 
     from airflow_provider_vidjobs.exceptions import VideoAPIError
-    from airflow_provider_vidjobs.hooks._transport import LeanAsyncTransport
-    from airflow_provider_vidjobs.hooks.base import _aread_capped, _read_capped
+    from airflow_provider_vidjobs.http.transport import LeanAsyncTransport
+    from airflow_provider_vidjobs.http.reading import aread_capped as _aread_capped, read_capped as _read_capped
 
     packer = zlib.compressobj(9, zlib.DEFLATED, 31)
     block = bytes(1024 * 1024)

@@ -27,8 +27,8 @@ except ImportError:  # Airflow < 3.2 keeps serde in core
 
 from _apis import API_NAMES, contract_api
 
-from airflow_provider_vidjobs.hooks import clients
 from airflow_provider_vidjobs.hooks.registry import hook_class
+from airflow_provider_vidjobs.http import clients
 from airflow_provider_vidjobs.models import JobStatus, VideoJob
 from airflow_provider_vidjobs.polling import PollPolicy
 from airflow_provider_vidjobs.testing.simulator import SimulatorHandle

@@ -14,7 +14,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-from airflow_provider_vidjobs.hooks.settings import ConnectionSettings
+from airflow_provider_vidjobs.http.settings import ConnectionSettings
 
 #: Seconds a looked-up connection is reused by later waits in the same process.
 TTL_S = 30.0

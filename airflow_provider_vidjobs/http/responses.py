@@ -1,4 +1,7 @@
-"""Turning HTTP outcomes into this provider's errors: the one place that maps statuses to meanings."""
+"""Turning HTTP outcomes into this provider's errors: the one place that maps statuses to meanings.
+
+Secret scrubbing, which these messages use, is apart in :mod:`.scrub`.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from airflow_provider_vidjobs.exceptions import (
     UnreadableResponseError,
     VideoAPIError,
 )
+from airflow_provider_vidjobs.http.scrub import scrub
 from airflow_provider_vidjobs.retry import parse_retry_after
 
 #: Largest JSON body we read; a bigger one is refused without reading it (a misrouted download, a bug).
@@ -28,8 +32,6 @@ MAX_JSON_BYTES = 8 * 1024 * 1024
 
 REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "cf-ray")
 
-#: Characters ``json.dumps`` escapes even with ``ensure_ascii=False``.
-_JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
 #: Object storage (S3, GCS, Azure, R2) errors: ``<Error><Code>AccessDenied</Code><Message>...</Message>``.
 _XML_CODE = re.compile(r"<Code>([^<]{1,100})</Code>")
 _XML_MESSAGE = re.compile(r"<Message>([^<]{1,500})</Message>")
@@ -74,79 +76,6 @@ def _markup_message(text: str) -> tuple[str | None, str | None]:
 
 def _str(value: Any) -> str | None:
     return None if value is None else str(value)
-
-
-def scrub(text: str | None, secret: str | None) -> str | None:
-    """``text`` with ``secret`` replaced: some APIs echo the key they rejected in the error body."""
-    if text is None or not secret:
-        return text
-    return text.replace(secret, "***")
-
-
-def scrub_document(document: Any, secret: str | None, *, raw: bytes | None = None) -> Any:
-    """Decoded JSON with ``secret`` replaced in every string (keys included): a vendor may write the key it
-    was sent into a job's error message, which would then reach logs, XComs and trigger events.
-
-    Iterative (a document may nest as deep as the parser allows); returns ``document`` itself, uncopied,
-    when the secret is not in it, which is every time in practice. ``raw``, the bytes ``document`` was
-    decoded from, answers that at C speed (see :func:`_not_in_raw`).
-    """
-    if not secret or (raw is not None and _not_in_raw(raw, secret)) or not _contains(document, secret):
-        return document
-    if not isinstance(document, dict | list):
-        return scrub(document, secret) if isinstance(document, str) else document
-    root: dict[Any, Any] | list[Any] = {} if isinstance(document, dict) else []
-    stack: list[tuple[Any, Any]] = [(document, root)]
-    while stack:
-        source, target = stack.pop()
-        for key, value in source.items() if isinstance(source, dict) else enumerate(source):
-            if isinstance(value, dict | list):
-                copy: Any = {} if isinstance(value, dict) else []
-                stack.append((value, copy))
-            else:
-                copy = scrub(value, secret) if isinstance(value, str) else value
-            if isinstance(target, dict):
-                target[scrub(key, secret) if isinstance(key, str) else key] = copy
-            else:
-                target.append(copy)
-    return root
-
-
-def _not_in_raw(raw: bytes, secret: str) -> bool:
-    """True when no string decoded from the JSON bytes ``raw`` can contain ``secret``.
-
-    In UTF-8 JSON (no NUL among the first bytes, as UTF-16 and UTF-32 would have) without a backslash,
-    no string has an escape: each decoded string is its bytes verbatim, so a secret inside one stands in
-    ``raw`` as it is. A few substring searches, run on every poll.
-    """
-    return b"\x00" not in raw[:4] and b"\\" not in raw and secret.encode("utf-8", "surrogatepass") not in raw
-
-
-def _contains(document: Any, secret: str) -> bool:
-    """Whether ``secret`` is in any string of ``document`` (keys included).
-
-    One C-speed ``json.dumps`` answers it when the secret has nothing JSON escapes (a typical key): every
-    string is then written out verbatim, so a miss there is a miss everywhere (a hit may span two
-    strings, which only costs the exact walk below). Runs on every poll, hence the shortcut.
-    """
-    if not _JSON_ESCAPED.search(secret):
-        try:
-            if secret not in json.dumps(document, ensure_ascii=False, check_circular=False):
-                return False
-        except (TypeError, ValueError, RecursionError):
-            pass
-    stack = [document]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, str):
-            if secret in value:
-                return True
-        elif isinstance(value, dict):
-            stack.extend(value)
-            stack.extend(value.values())
-        elif isinstance(value, list):
-            stack.extend(value)
-    return False
 
 
 def error_for_status(

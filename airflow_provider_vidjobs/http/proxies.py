@@ -13,7 +13,6 @@ import re
 from urllib.request import getproxies
 
 import httpx
-from httpx._utils import URLPattern  # what httpx routes mounts by; public since 0.18 in all but name
 
 #: Values of the ``proxy`` extra that mean "no proxy, whatever the environment says".
 DIRECT = frozenset({"none", "direct"})
@@ -82,7 +81,38 @@ def mounts_for(extra_proxy: str | None) -> Mounts:
 def proxy_for(url: str | httpx.URL, mounts: Mounts) -> str | None:
     """The proxy a request to ``url`` goes through under ``mounts`` (None: direct), most specific first."""
     target = httpx.URL(url)
-    for pattern in sorted(URLPattern(key) for key in mounts):
+    for pattern in sorted((_Pattern(key) for key in mounts), key=_Pattern.priority):
         if pattern.matches(target):
             return mounts[pattern.pattern]
     return None
+
+
+class _Pattern:
+    """A mount key matched as httpx routes mounts (``all://*example.com:8080``), without its private helper."""
+
+    __slots__ = ("host", "host_regex", "pattern", "port", "scheme")
+
+    def __init__(self, pattern: str) -> None:
+        url = httpx.URL(pattern)
+        self.pattern = pattern
+        self.scheme = "" if url.scheme == "all" else url.scheme
+        self.host = "" if url.host == "*" else url.host
+        self.port = url.port
+        self.host_regex: re.Pattern[str] | None = None
+        if self.host.startswith("*."):  # subdomains only
+            self.host_regex = re.compile(f"^.+\\.{re.escape(self.host[2:])}$")
+        elif self.host.startswith("*"):  # the domain and its subdomains
+            self.host_regex = re.compile(f"^(.+\\.)?{re.escape(self.host[1:])}$")
+        elif self.host:
+            self.host_regex = re.compile(f"^{re.escape(self.host)}$")
+
+    def matches(self, other: httpx.URL) -> bool:
+        if self.scheme and self.scheme != other.scheme:
+            return False
+        if self.host_regex is not None and not self.host_regex.match(other.host):
+            return False
+        return self.port is None or self.port == other.port
+
+    def priority(self) -> tuple[int, int, int]:
+        """Sort key, most specific first: with a port, then longer hosts, then longer schemes."""
+        return (0 if self.port is not None else 1, -len(self.host), -len(self.scheme))

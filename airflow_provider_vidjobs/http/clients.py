@@ -7,7 +7,7 @@ trigger polling through the same connection in the same event loop shares one cl
 keep-alive connections). A client closes when its last lease ends, or after a short linger when it
 was used for one-off calls.
 
-The shared clients are ``httpx.AsyncClient``s over :class:`~._transport.LeanAsyncTransport`, not
+The shared clients are ``httpx.AsyncClient``s over :class:`~.transport.LeanAsyncTransport`, not
 httpcore: httpcore's pool costs O(connections) per request, which at thousands of polls a second
 was most of a triggerer's CPU (measurements in benchmarks/README.md). An API behind a proxy (the
 connection's ``proxy`` extra, else ``HTTP(S)_PROXY``/``ALL_PROXY`` unless ``NO_PROXY`` names it, see
@@ -27,12 +27,12 @@ from dataclasses import dataclass
 import httpx
 
 from airflow_provider_vidjobs import __version__
-from airflow_provider_vidjobs.hooks import proxies
-from airflow_provider_vidjobs.hooks._transport import LeanAsyncTransport
-from airflow_provider_vidjobs.hooks.settings import ConnectionSettings
+from airflow_provider_vidjobs.http import proxies
+from airflow_provider_vidjobs.http.settings import ConnectionSettings
+from airflow_provider_vidjobs.http.transport import LeanAsyncTransport
 
 USER_AGENT = f"airflow-provider-vidjobs/{__version__}"
-#: The codings asked for: the ones the capped readers decode under their size cap (hooks/_decode.py).
+#: The codings asked for: the ones the capped readers decode under their size cap (http/decoding.py).
 ACCEPT_ENCODING = "gzip, deflate"
 
 #: Connections per client at most. The pool opens them only as fast as requests need them (a fast
@@ -108,56 +108,75 @@ def build_storage_client(settings: ConnectionSettings) -> httpx.Client:
     )
 
 
-def build_async_client(settings: ConnectionSettings, verify: ssl.SSLContext | bool) -> httpx.AsyncClient:
-    """An async client for one connection, with a bounded pool and keep-alive.
+def build_async_transport(settings: ConnectionSettings, verify: ssl.SSLContext | bool) -> httpx.AsyncBaseTransport:
+    """The transport of a connection's shared client: the lean one, or httpcore through the API's proxy.
 
-    It only ever calls the API's base URL, so its proxy is decided once here: none, the lean transport
-    (no mounts, so :meth:`SharedClient.send` keeps its short path); a proxy, httpcore through it.
+    The client only ever calls the API's base URL, so its proxy is decided once, here. Tests and
+    benchmarks swap this function to answer in-process (it is the seam, not a private httpx attribute).
     """
-    limits = httpx.Limits(
+    proxy = proxies.proxy_for(settings.base_url, _mounts(settings))
+    if proxy is None:
+        return LeanAsyncTransport(verify=verify, max_connections=POOL_SIZE, keepalive_expiry=KEEPALIVE_SECONDS)
+    return httpx.AsyncHTTPTransport(proxy=proxy, verify=verify, limits=_limits())
+
+
+def _limits() -> httpx.Limits:
+    return httpx.Limits(
         max_connections=POOL_SIZE, max_keepalive_connections=POOL_SIZE, keepalive_expiry=KEEPALIVE_SECONDS
     )
-    proxy = proxies.proxy_for(settings.base_url, _mounts(settings))
-    transport: httpx.AsyncBaseTransport = (
-        LeanAsyncTransport(verify=verify, max_connections=POOL_SIZE, keepalive_expiry=KEEPALIVE_SECONDS)
-        if proxy is None
-        else httpx.AsyncHTTPTransport(proxy=proxy, verify=verify, limits=limits)
-    )
+
+
+def build_async_client(
+    settings: ConnectionSettings,
+    verify: ssl.SSLContext | bool,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> httpx.AsyncClient:
+    """An async client for one connection over ``transport`` (default :func:`build_async_transport`)."""
     return httpx.AsyncClient(
-        transport=transport,
+        transport=transport if transport is not None else build_async_transport(settings, verify),
         base_url=settings.base_url,
         headers={"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING},
         timeout=_timeout(settings),
         verify=verify,
         follow_redirects=False,
         trust_env=False,
-        limits=limits,
+        limits=_limits(),
     )
 
 
 @dataclass(eq=False)
 class SharedClient:
-    """A pooled client plus the bound on requests in flight through it."""
+    """A pooled client, the transport it was built over, and the bound on requests in flight through it."""
 
     client: httpx.AsyncClient
     in_flight: asyncio.Semaphore
     leases: int = 0
     closer: asyncio.TimerHandle | None = None
+    #: The client's transport, kept by whoever built the client (no private httpx attribute is read);
+    #: None sends through ``AsyncClient.send``.
+    transport: httpx.AsyncBaseTransport | None = None
 
     async def send(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` as built; the response's body is left to stream (``stream=True``).
 
         Straight to the client's transport: ``AsyncClient.send`` adds auth flows, redirects, cookie
         persistence and event hooks, none of which these API calls use, for about 40 us a request,
-        a quarter of a poll's CPU (benchmarks/README.md). A client that routes by URL (a proxy
-        mount) still goes through ``AsyncClient.send``.
+        a quarter of a poll's CPU (benchmarks/README.md).
         """
-        client = self.client
-        if client._mounts:
-            return await client.send(request, stream=True)
-        response = await client._transport.handle_async_request(request)
+        transport = self.transport
+        if transport is None:
+            return await self.client.send(request, stream=True)
+        response = await transport.handle_async_request(request)
         response.request = request
         return response
+
+
+def build_shared_client(settings: ConnectionSettings, verify: ssl.SSLContext | bool) -> SharedClient:
+    """A connection's shared client, owning its transport explicitly (so :meth:`SharedClient.send` can skip
+    ``AsyncClient.send`` without reaching into the client)."""
+    transport = build_async_transport(settings, verify)
+    client = build_async_client(settings, verify, transport)
+    return SharedClient(client, asyncio.Semaphore(MAX_IN_FLIGHT), transport=transport)
 
 
 class AsyncClientPool:
@@ -188,7 +207,7 @@ class AsyncClientPool:
             verify = await self._tls_context(loop, settings)
             shared = clients.get(key)  # another lease may have created it while we waited
             if shared is None:
-                shared = SharedClient(build_async_client(settings, verify), asyncio.Semaphore(MAX_IN_FLIGHT))
+                shared = build_shared_client(settings, verify)
                 clients[key] = shared
         if shared.closer is not None:
             shared.closer.cancel()
