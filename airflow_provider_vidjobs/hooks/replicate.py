@@ -18,7 +18,7 @@ from pydantic import BeforeValidator
 
 from airflow_provider_vidjobs.hooks.base import AssetSource, VideoJobHook, path_segment
 from airflow_provider_vidjobs.models import GeneratedVideo, JobError, JobStatus, VideoJob
-from airflow_provider_vidjobs.status import COMMON_SPELLINGS, StatusMapper
+from airflow_provider_vidjobs.status import COMMON_SPELLINGS, StatusMapper, status_key
 from airflow_provider_vidjobs.wire import IsoTime, LenientFloat, LenientStr, WireModel, clamp_progress
 
 PROVIDER = "replicate"  # its conn type in hooks/registry.HOOKS
@@ -142,12 +142,18 @@ def _no_video(wire: ReplicatePrediction) -> JobError:
     return JobError(code=NO_VIDEO, message=f"the prediction succeeded but {why}")
 
 
+def _says_succeeded(raw: str | None) -> bool:
+    """True when Replicate's own status means succeeded (not a status the user's overrides map to it)."""
+    return raw is not None and STATUS_TABLE.get(status_key(raw)) is JobStatus.SUCCEEDED
+
+
 def normalize(wire: ReplicatePrediction, mapper: StatusMapper) -> VideoJob:
-    """The normalized job. A succeeded prediction without a video URL is FAILED (``no_video_output``)."""
+    """The normalized job. A prediction Replicate calls succeeded without a video URL is FAILED
+    (``no_video_output``); a status the user maps to succeeded is taken at their word."""
     status = mapper.map(wire.status)
     url = video_url(wire.output)
     error = _error(wire.error) if status in (JobStatus.FAILED, JobStatus.CANCELLED) else None
-    if status is JobStatus.SUCCEEDED and url is None:
+    if status is JobStatus.SUCCEEDED and url is None and _says_succeeded(wire.status):
         status, error = JobStatus.FAILED, _no_video(wire)
     metrics, urls = wire.metrics or ReplicateMetrics(), wire.urls or ReplicateUrls()
     prompt = (wire.input or {}).get("prompt")
@@ -162,7 +168,7 @@ def normalize(wire: ReplicatePrediction, mapper: StatusMapper) -> VideoJob:
         created_at=wire.created_at,
         started_at=wire.started_at,
         completed_at=wire.completed_at,
-        video=GeneratedVideo(url=url) if status is JobStatus.SUCCEEDED else None,
+        video=GeneratedVideo(url=url) if status is JobStatus.SUCCEEDED and url else None,
         error=error,
         # The task's "Video job" link: only a web URL (the UI renders it as a link).
         web_url=urls.web.strip() if urls.web and _is_url(urls.web) else None,

@@ -165,6 +165,14 @@ def test_status_overrides():
     assert job.status is JobStatus.QUEUED
 
 
+def test_a_status_the_user_maps_to_succeeded_is_taken_at_their_word():
+    """The no-video rule is for Replicate's own ``succeeded``: a user's mapping ends the wait as they said."""
+    job = parse(prediction(status="RENDERED", output=None), status_overrides={"RENDERED": "succeeded"})
+    assert (job.status, job.vendor_status, job.video, job.error) == (JobStatus.SUCCEEDED, "RENDERED", None, None)
+    job = parse(prediction(status="Succeeded", output=None), status_overrides={"RENDERED": "succeeded"})
+    assert job.status is JobStatus.FAILED  # Replicate's own word, in any spelling
+
+
 def test_starting_prediction_with_nulls():
     job = parse(prediction(status="starting", output=None, logs=None, started_at=None, completed_at=None, metrics=None))
     assert job.status is JobStatus.QUEUED
