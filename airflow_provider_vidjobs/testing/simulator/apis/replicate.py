@@ -333,6 +333,7 @@ SPEC = SimApi(
             "remove": ["data_removed", "version"],
             "nulls": ["input.prompt", "model", "logs", "started_at", "urls.web"],
         },
+        prompt_field="input.prompt",
         file_fields=("output",),
         file_means_done=False,
         reports_error=False,
