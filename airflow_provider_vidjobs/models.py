@@ -113,8 +113,15 @@ class VideoJob(_Frozen):
         return self.status.is_terminal
 
     def to_xcom(self) -> dict[str, Any]:
-        """The JSON-native form pushed to XCom and put in trigger events, with a ``schema_version``."""
-        return {"schema_version": SCHEMA_VERSION, **self.model_dump(mode="json")}
+        """The JSON-native form pushed to XCom and put in trigger events, with a ``schema_version``.
+
+        ``web_url`` (added within schema version 1) is left out when the API gave none, so a worker
+        still on an older release of this provider reads the XCom of a newer triggerer unchanged.
+        """
+        data = self.model_dump(mode="json")
+        if data.get("web_url") is None:
+            data.pop("web_url", None)
+        return {"schema_version": SCHEMA_VERSION, **data}
 
     @classmethod
     def from_xcom(cls, value: dict[str, Any]) -> VideoJob:

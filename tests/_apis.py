@@ -58,6 +58,13 @@ class ContractApi:
         doc: dict[str, Any] = json.loads((FIXTURES / self.fixture).read_text())
         return {**doc, "id": self.facts.sample_id}
 
+    def vendor_prompt(self, job_json: dict[str, Any]) -> Any:
+        """The prompt in a job JSON of this API, at its ``prompt_field`` (a missing key is a ``KeyError``)."""
+        value: Any = job_json
+        for key in self.facts.prompt_field.split("."):
+            value = value[key]
+        return value
+
     @property
     def job_fields(self) -> dict[str, Any]:
         """Extra control-API fields for a test job of this API."""

@@ -109,3 +109,11 @@ def test_push_job_link_stores_the_preferred_url():
 def test_web_url_travels_in_the_xcom():
     job = _job("https://vendor.example/p/v1")
     assert VideoJob.from_xcom(job.to_xcom()).web_url == "https://vendor.example/p/v1"
+
+
+def test_an_xcom_without_a_web_url_keeps_the_older_shape():
+    """A job with no page leaves the key out: a worker on an older release (which forbids unknown keys)
+    reads what a newer triggerer wrote."""
+    xcom = _job(None).to_xcom()
+    assert "web_url" not in xcom
+    assert VideoJob.from_xcom(xcom).web_url is None

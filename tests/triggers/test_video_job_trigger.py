@@ -253,7 +253,7 @@ def test_runs_to_each_outcome(
     job = VideoJob.from_xcom(payload["job"])
     assert job.status is JobStatus(outcome)
     assert job.vendor_status == (faults[0]["value"] if faults else view["vendor"]["status"])
-    assert job.prompt == view["vendor"]["prompt"]
+    assert job.prompt == contract_api(provider).vendor_prompt(view["vendor"])
     if outcome == "succeeded":
         assert view["phase"] == "completed"
         assert job.video is not None

@@ -68,6 +68,8 @@ class ContractFacts:
     file_means_done: bool = False
     #: True when a failed job's JSON carries the error code and message.
     reports_error: bool = True
+    #: Dotted key of the prompt in the job JSON (``input.prompt`` where it nests); the hook's prompt is read there.
+    prompt_field: str = "prompt"
     #: Extra control-API fields for test jobs (e.g. an id style with characters a path must encode).
     job_fields: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 

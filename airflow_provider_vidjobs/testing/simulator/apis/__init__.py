@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Final
 
-from airflow_provider_vidjobs.testing.simulator.apis import aihubmix, tensorpix
+from airflow_provider_vidjobs.testing.simulator.apis import aihubmix, replicate, tensorpix
 from airflow_provider_vidjobs.testing.simulator.spec import ApiOption, SimApi
 
 #: API name (connection type) -> its simulator module's spec. One line per API.
-APIS: Final[dict[str, SimApi]] = {spec.name: spec for spec in (tensorpix.SPEC, aihubmix.SPEC)}
+APIS: Final[dict[str, SimApi]] = {spec.name: spec for spec in (tensorpix.SPEC, aihubmix.SPEC, replicate.SPEC)}
 
 
 def get(name: str) -> SimApi:
