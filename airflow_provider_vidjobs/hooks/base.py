@@ -60,9 +60,9 @@ class VideoJobHook(BaseHook, ABC):
     ``class MyHook(VideoJobHook, api="<conn_type>")``: its registry entry (:data:`.registry.HOOKS`) gives
     conn type, hook name, default conn id, default base URL and auth scheme. It MUST provide
     :attr:`wire_model`, :meth:`status_table`, :meth:`normalize`, :meth:`job_path` and :attr:`probe_job_id`;
-    it MAY override :meth:`validate_job_id`, :meth:`cancel_path` (which sets :attr:`can_cancel`),
-    :attr:`key_prefix` (which paths get the key; the API root is a registry rule), :meth:`job_web_url`,
-    :meth:`asset_source`, and add its own calls (``create_video``).
+    it MAY override :meth:`validate_job_id`, :meth:`cancel_path` (which sets :attr:`can_cancel`) and
+    :attr:`cancel_method`, :attr:`key_prefix` (which paths get the key; the API root is a registry rule),
+    :meth:`job_web_url`, :meth:`asset_source`, and add its own calls (``create_video``).
     """
 
     # ----- from the registry entry (set by ``__init_subclass__(api=...)``) ----------------------
@@ -90,6 +90,8 @@ class VideoJobHook(BaseHook, ABC):
     key_prefix: ClassVar[str] = "/"
     #: Whether the API documents a way to stop a job: true when the class overrides :meth:`cancel_path`.
     can_cancel: ClassVar[bool] = False
+    #: The HTTP method sent to :meth:`cancel_path` (Replicate cancels with a POST).
+    cancel_method: ClassVar[str] = "DELETE"
 
     def __init_subclass__(cls, api: str | None = None, **kwargs: Any) -> None:
         """Take the class attributes from the API's registry entry, so they are declared once."""
@@ -288,7 +290,7 @@ class VideoJobHook(BaseHook, ABC):
         return JobPoll(self.to_job(reply.payload, clean), reply.poll_after)
 
     def cancel_path(self, job_id: str, root: str) -> str:
-        """MAY: the API path that stops a job (``DELETE``); overriding it sets :attr:`can_cancel`."""
+        """MAY: the API path that stops a job (with :attr:`cancel_method`); overriding it sets :attr:`can_cancel`."""
         raise NotImplementedError(f"{self.provider} documents no way to cancel a job")
 
     def cancel_job(self, job_id: str) -> None:
@@ -296,14 +298,14 @@ class VideoJobHook(BaseHook, ABC):
         clean = self.validate_job_id(job_id)
         _ = self.settings  # paths may depend on the base URL
         with suppress(JobNotFoundError):
-            self.request("DELETE", self.cancel_path(clean, self._root()), job_id=clean)
+            self.request(self.cancel_method, self.cancel_path(clean, self._root()), job_id=clean)
 
     async def acancel_job(self, job_id: str) -> None:
         """:meth:`cancel_job` for the triggerer's loop."""
         clean = self.validate_job_id(job_id)
         await self.aget_settings()
         with suppress(JobNotFoundError):
-            await self.arequest("DELETE", self.cancel_path(clean, self._root()), job_id=clean)
+            await self.arequest(self.cancel_method, self.cancel_path(clean, self._root()), job_id=clean)
 
     def to_job(self, payload: Any, job_id: str) -> VideoJob:
         """:meth:`parse_job` with validation failures turned into :class:`InvalidResponseError`."""

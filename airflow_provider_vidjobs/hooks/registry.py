@@ -63,6 +63,16 @@ HOOKS: Final[dict[str, ApiSpec]] = {
             auth_scheme="Bearer",
             api_root="/v1",
         ),
+        ApiSpec(
+            conn_type="replicate",
+            hook="airflow_provider_vidjobs.hooks.replicate:ReplicateHook",
+            hook_name="Replicate (predictions)",
+            vendor="Replicate",
+            default_base_url="https://api.replicate.com",
+            default_conn_name="replicate_default",
+            auth_scheme="Bearer",
+            api_root="/v1",
+        ),
     )
 }
 

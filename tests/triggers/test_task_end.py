@@ -86,7 +86,8 @@ def test_a_succeeded_job_ends_the_task_in_the_triggerer_with_its_xcom(
     assert job.video is not None
     assert job.video.url
     assert json.loads(json.dumps(stored)) == stored  # JSON-native
-    assert stored[LINK_XCOM_KEY] == ""  # the connection defines no web_url_template
+    # The page the API returned for the job (Replicate's urls.web), else "": no web_url_template is defined.
+    assert stored[LINK_XCOM_KEY] == (job.web_url or "")
 
 
 def test_the_link_xcom_comes_from_the_connections_web_url_template(
