@@ -1,4 +1,4 @@
-"""Per-answer CPU of the HTTP/1.1 parsers considered for ``http/connection.py`` (then ``hooks/_transport.py``) (issue 17).
+"""Per-answer CPU of the HTTP/1.1 parsers considered for ``http/connection.py`` (issue 17).
 
 One typical job answer (5 headers, a 124-byte JSON body), parsed N times; best of 5, process CPU.
 ``httptools`` is timed with the callbacks the transport uses (headers and body collected); ``h11``
