@@ -200,7 +200,8 @@ def run(selected: list[str], smoke: bool) -> tuple[list[Row], dict[str, Any]]:
 
     rows: list[Row] = []
     raw: dict[str, Any] = {}
-    short = {"min_duration": 6.0, "max_duration": 12.0, "max_queue": 1.0, "poll_s": 1.0, "arrival_s": 1.0}
+    # Smoke timelines: short jobs, so CI's run stays quick (its figures are not asserted anywhere).
+    short = {"min_duration": 3.0, "max_duration": 6.0, "max_queue": 1.0, "poll_s": 1.0, "arrival_s": 1.0}
 
     def step(name: str, fn: Callable[[], list[Row]]) -> None:
         started = time.time()
