@@ -30,9 +30,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from pytest_mock import MockerFixture
 
 from airflow_provider_vidjobs.exceptions import InvalidResponseError, VideoAPIError
 from airflow_provider_vidjobs.hooks.base import VideoJobHook
@@ -645,11 +647,8 @@ def test_scrubbing_a_document_removes_the_key_everywhere(document: Any) -> None:
 def test_scrubbing_from_the_raw_body_finds_what_the_walk_finds(document: Any, ascii_only: bool, encoding: str) -> None:
     """The raw-bytes shortcut of the hot path never skips a key the decoded document holds, however the
     vendor encoded the JSON (escapes such as \\u0073k-..., any Unicode encoding json.loads reads)."""
-    from airflow_provider_vidjobs.http.scrub import scrub_document
-
     raw = json.dumps(document, ensure_ascii=ascii_only).encode(encoding, "surrogatepass")
-    decoded = json.loads(raw)
-    assert scrub_document(decoded, SECRET, raw=raw) == _naive_scrub(decoded)
+    assert _replied(raw) == _naive_scrub(json.loads(raw))
 
 
 @pytest.mark.parametrize(
@@ -662,18 +661,29 @@ def test_scrubbing_from_the_raw_body_finds_what_the_walk_finds(document: Any, as
     ids=["escaped", "verbatim", "utf-16"],
 )
 def test_a_key_in_the_raw_body_is_scrubbed(raw: bytes) -> None:
-    from airflow_provider_vidjobs.http.scrub import scrub_document
-
-    assert scrub_document(json.loads(raw), SECRET, raw=raw) == {"error": "bad key ***"}
+    assert _replied(raw) == {"error": "bad key ***"}
 
 
-def test_a_body_without_the_key_is_returned_uncopied() -> None:
-    from airflow_provider_vidjobs.http.scrub import scrub_document
+def test_a_body_without_the_key_is_decided_from_the_bytes_alone(mocker: MockerFixture) -> None:
+    from airflow_provider_vidjobs.http import responses
 
-    raw = b'{"status": "processing", "prompt": "a \\"quoted\\" word"}'
-    document = json.loads(raw)
-    assert scrub_document(document, SECRET, raw=raw) is document
-    assert scrub_document(document, SECRET, raw=raw.replace(b"\\", b"")) is document
+    walk = mocker.patch.object(responses, "scrub_document", wraps=responses.scrub_document)
+    assert _replied(b'{"status": "processing", "prompt": "a quoted word"}') == {
+        "status": "processing",
+        "prompt": "a quoted word",
+    }
+    walk.assert_not_called()  # the every-poll case: no walk of the document
+    # A backslash may hide an escaped key, so that body is walked (and found clean).
+    assert _replied(b'{"prompt": "a \\"quoted\\" word"}') == {"prompt": 'a "quoted" word'}
+    walk.assert_called_once()
+
+
+def _replied(raw: bytes) -> Any:
+    """The payload a 200 with body ``raw`` becomes on the poll path (responses.to_reply)."""
+    from airflow_provider_vidjobs.http.responses import to_reply
+
+    response = httpx.Response(200, content=raw)
+    return to_reply(response, raw, provider="aihubmix", job_id="job", conn_id="aihubmix_default", secret=SECRET).payload
 
 
 def test_scrubbing_a_document_nested_to_the_parser_limit() -> None:
