@@ -41,6 +41,8 @@ REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "cf-ray"
 #: Object storage (S3, GCS, Azure, R2) errors: ``<Error><Code>AccessDenied</Code><Message>...</Message>``.
 _XML_CODE = re.compile(r"<Code>([^<]{1,100})</Code>")
 _XML_MESSAGE = re.compile(r"<Message>([^<]{1,500})</Message>")
+#: Keys whose every character JSON can escape only as ``\\u00XX`` (see :func:`key_cannot_be_in`).
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.\-]+")
 
 
 def request_id(headers: Mapping[str, str]) -> str | None:
@@ -393,8 +395,14 @@ def to_reply(
 def key_cannot_be_in(raw: bytes, secret: str) -> bool:
     """True when no string decoded from the JSON bytes ``raw`` can contain ``secret``.
 
-    In UTF-8 JSON (no NUL among the first bytes, as UTF-16 and UTF-32 would have) without a backslash,
-    no string has an escape: each decoded string is its bytes verbatim, so a secret inside one stands in
-    ``raw`` as it is. A few substring searches, run on every poll.
+    In UTF-8 JSON (no NUL among the first bytes, as UTF-16 and UTF-32 would have) a secret inside a
+    string stands in ``raw`` as it is unless an escape spells part of it. A key of letters, digits,
+    ``-``, ``_`` and ``.`` (what the APIs issue) can only be spelled by ``\\u00XX`` escapes, so other
+    escapes (``\\n``, ``\\"``, ``\\u2588``: Replicate's logs have them) leave the answer to a few
+    substring searches, run on every poll. Any other key falls back to "no backslash at all".
     """
-    return b"\x00" not in raw[:4] and b"\\" not in raw and secret.encode("utf-8", "surrogatepass") not in raw
+    if b"\x00" in raw[:4] or secret.encode("utf-8", "surrogatepass") in raw:
+        return False
+    if b"\\" not in raw:
+        return True
+    return _PLAIN_KEY.fullmatch(secret) is not None and b"\\u00" not in raw

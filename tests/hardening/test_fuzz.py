@@ -651,6 +651,26 @@ def test_scrubbing_from_the_raw_body_finds_what_the_walk_finds(document: Any, as
     assert _replied(raw) == _naive_scrub(json.loads(raw))
 
 
+@FUZZ
+@given(document=with_secret(), spelled=st.lists(st.booleans(), min_size=len(SECRET), max_size=len(SECRET)))
+def test_the_raw_shortcut_sees_the_key_through_escapes(document: Any, spelled: list[bool]) -> None:
+    """Escapes that spell some of the key's characters (\\u0073k-...), beside escapes elsewhere such as
+    Replicate's logs have (\\n, \\u2588): the shortcut never skips a key the decoded document holds."""
+    escaped = "".join(f"\\u{ord(c):04x}" if spell else c for c, spell in zip(SECRET, spelled, strict=True))
+    body = json.dumps(document).encode().replace(SECRET.encode(), escaped.encode())
+    raw = b'{"output": ' + body + b', "logs": "50%|\\u2588\\u2588     |\\n"}'
+    assert _replied(raw) == _naive_scrub(json.loads(raw))
+
+
+def test_escapes_that_cannot_spell_the_key_are_decided_from_the_bytes_alone(mocker: MockerFixture) -> None:
+    from airflow_provider_vidjobs.http import responses
+
+    walk = mocker.patch.object(responses, "scrub_document", wraps=responses.scrub_document)
+    logs = '{"status": "processing", "logs": "Using seed: 7\\n 50%|\\u2588\\u2588  | 25/50 \\"ok\\""}'
+    assert _replied(logs.encode())["logs"] == 'Using seed: 7\n 50%|\u2588\u2588  | 25/50 "ok"'
+    walk.assert_not_called()  # a Replicate poll: escapes, none of the \\u00XX form that spells key characters
+
+
 @pytest.mark.parametrize(
     "raw",
     [
@@ -673,8 +693,8 @@ def test_a_body_without_the_key_is_decided_from_the_bytes_alone(mocker: MockerFi
         "prompt": "a quoted word",
     }
     walk.assert_not_called()  # the every-poll case: no walk of the document
-    # A backslash may hide an escaped key, so that body is walked (and found clean).
-    assert _replied(b'{"prompt": "a \\"quoted\\" word"}') == {"prompt": 'a "quoted" word'}
+    # A \\u00XX escape may spell a character of the key, so that body is walked (and found clean).
+    assert _replied(b'{"prompt": "caf\\u00e9"}') == {"prompt": "caf\u00e9"}
     walk.assert_called_once()
 
 
