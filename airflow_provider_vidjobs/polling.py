@@ -1,4 +1,10 @@
-"""When to ask about a job next: the polling policy every wait (trigger or sensor) follows.
+"""When to ask about a job next, and the loop that asks: the polling every wait follows.
+
+:class:`PollPolicy` is what a task configures (every wait, trigger or sensor, follows it);
+:class:`PollPlanner` is one wait's schedule under it; :func:`poll_until_done` is the deferred wait's
+loop (run by the trigger), which ends with a :class:`WaitEnd`. One poll's path: this loop -> the
+API's hook (:mod:`.hooks.base`, the vendor module) -> :mod:`.http` (clients, transport, connection,
+responses) -> :class:`~.models.VideoJob`.
 
 The goal is to notice a finished job soon after it finishes while asking as rarely as possible.
 While a job reports rising progress we estimate its time to completion from the progress rate and
@@ -10,12 +16,24 @@ hint (``openai-poll-after-ms``, ``Retry-After``) is never undercut, and every de
 
 from __future__ import annotations
 
+import asyncio
+import math
 import random
+import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal, Protocol
 
+from airflow_provider_vidjobs.exceptions import TransientAPIError, UnreadableResponseError
 from airflow_provider_vidjobs.models import JobStatus, VideoJob
+
+Outcome = Literal["succeeded", "failed", "cancelled", "timeout", "error"]
+OUTCOMES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled", "timeout", "error"})
+_OUTCOME_OF: dict[JobStatus, Outcome] = {
+    JobStatus.SUCCEEDED: "succeeded",
+    JobStatus.FAILED: "failed",
+    JobStatus.CANCELLED: "cancelled",
+}
 
 
 @dataclass(frozen=True)
@@ -189,3 +207,128 @@ class PollPlanner:
         """Up to ``jitter`` shorter, never longer: ``max_interval`` stays a true bound."""
         spread = self.policy.jitter
         return delay * self._rng.uniform(1 - spread, 1) if spread else delay
+
+
+# --- The deferred wait's loop ---------------------------------------------------------------------------
+
+#: Seconds at least between two progress lines of one wait while its status stays the same.
+PROGRESS_LOG_INTERVAL_S = 30.0
+
+#: Seconds: wake-ups are rounded up to this grid, so waits due at nearly the same moment share one turn
+#: of the event loop (one ``epoll`` wake-up for many polls, and their answers arriving together).
+WAKE_GRID_S = 0.02
+
+
+class _Log(Protocol):
+    def info(self, event: Any, *args: Any, **kw: Any) -> Any: ...
+    def warning(self, event: Any, *args: Any, **kw: Any) -> Any: ...
+
+
+class _Poller(Protocol):
+    async def apoll_job(self, job_id: str) -> Any: ...  # a hooks.base.JobPoll
+
+
+@dataclass(frozen=True)
+class WaitEnd:
+    """How a wait ended: its outcome, the line for the log and the event, the job as last seen."""
+
+    outcome: Outcome
+    message: str
+    job: VideoJob | None = None
+    error_type: str | None = None
+
+
+async def poll_until_done(
+    hook: _Poller,
+    job_id: str,
+    policy: PollPolicy,
+    *,
+    provider: str,
+    log: _Log,
+    deadline: float | None = None,
+    first_poll_delay: float = 0.0,
+) -> WaitEnd:
+    """Poll ``job_id`` through ``hook`` until it ends, ``deadline`` (Unix time) passes or transient failures
+    outlast ``policy.failure_budget``. Permanent errors (a bad key, an unknown job) are raised."""
+    planner = PollPlanner(policy)
+    last_logged: tuple[JobStatus, int] | None = None
+    logged_at = 0.0
+    job: VideoJob | None = None
+    delay = planner.first_delay(first_poll_delay)
+    while True:
+        if deadline is not None:
+            delay = min(delay, max(0.0, deadline - time.time()))
+        if delay > 0:
+            await _sleep_on_grid(delay)
+        try:
+            poll = await hook.apoll_job(job_id)
+        except (TransientAPIError, UnreadableResponseError) as error:
+            # An unreadable 200 (cut short, a proxy's HTML page) is a blip too: a long wait sits it out.
+            now = time.time()
+            if planner.failures == 0:
+                log.warning(
+                    "%s; will keep trying for up to %.0f s of consecutive failures", error, policy.failure_budget
+                )
+            retry_in = planner.failure(now, error.retry_after if isinstance(error, TransientAPIError) else None)
+            if deadline is not None and now >= deadline:
+                return _timed_out(provider, job_id, job, log)
+            if retry_in is None:
+                message = (
+                    f"{provider} job {job_id}: gave up after {planner.failures} failed polls over "
+                    f"{policy.failure_budget:.0f} s; last error: {error}"
+                )
+                return WaitEnd("error", message, job, type(error).__name__)
+            delay = retry_in
+            continue
+        if planner.failures:
+            log.info("%s job %s: API answering again after %d failed polls", provider, job_id, planner.failures)
+        job = poll.job
+        now = time.time()
+        planner.observe(job, now)
+        seen = (job.status, _progress_step(job))
+        if seen != last_logged and (
+            last_logged is None or seen[0] != last_logged[0] or now - logged_at >= PROGRESS_LOG_INTERVAL_S
+        ):
+            last_logged, logged_at = seen, now
+            log.info("%s", describe_progress(job, planner.eta()))
+        if job.is_terminal:
+            return WaitEnd(_OUTCOME_OF[job.status], job.summary(), job)
+        if deadline is not None and time.time() >= deadline:
+            return _timed_out(provider, job_id, job, log)
+        delay = planner.next_delay(poll.poll_after)
+
+
+def _timed_out(provider: str, job_id: str, job: VideoJob | None, log: _Log) -> WaitEnd:
+    state = f"; last seen {job.status.value}" if job is not None else ""
+    message = f"{provider} job {job_id}: not finished by the task's deadline{state}"
+    log.info("%s", message)
+    return WaitEnd("timeout", message, job)
+
+
+async def _sleep_on_grid(delay: float) -> None:
+    """``asyncio.sleep(delay)``, ending on the next :data:`WAKE_GRID_S` boundary (at most that much later)."""
+    loop = asyncio.get_running_loop()
+    due = math.ceil((loop.time() + delay) / WAKE_GRID_S) * WAKE_GRID_S
+    await asyncio.sleep(due - loop.time())
+
+
+def _progress_step(job: VideoJob) -> int:
+    """Which tenth of the way the job is (-1: no progress): a progress line is logged when this changes.
+
+    A line per status change, and per 10% step at most every :data:`PROGRESS_LOG_INTERVAL_S`, keeps a
+    triggerer with thousands of waits from rendering (and shipping) a line on most polls, while the task
+    log still shows the job moving.
+    """
+    return -1 if job.progress is None else int(job.progress // 10)
+
+
+def describe_progress(job: VideoJob, eta: float | None) -> str:
+    """``job <id>: running 45%, about 30 s left``: the line users see in the task log."""
+    text = f"{job.provider} job {job.job_id}: {job.status.value}"
+    if job.progress is not None:
+        text += f" {job.progress:.0f}%"
+    if job.vendor_status and job.vendor_status.lower() != job.status.value:
+        text += f" (API status {job.vendor_status!r})"
+    if eta is not None and not job.is_terminal:
+        text += f", about {eta:.0f} s left"
+    return text

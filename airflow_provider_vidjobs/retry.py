@@ -1,17 +1,16 @@
 """The one retry policy: which failures are retried, and how long to wait before the next try.
 
 Modelled on openai-python's client: 408, 429 and 5xx plus transport errors are retried; the server's
-``retry-after-ms`` / ``Retry-After`` (seconds or an HTTP date) is honoured up to a cap; otherwise
+``retry-after-ms`` / ``Retry-After`` (seconds or an HTTP date, read in :mod:`.http.responses`) is
+honoured up to a cap; otherwise
 capped exponential backoff with full jitter. 400/401/403/404 are never retried.
 """
 
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 RETRYABLE_STATUSES = frozenset({408, 429})
@@ -20,47 +19,6 @@ RETRYABLE_STATUSES = frozenset({408, 429})
 def is_retryable_status(status_code: int) -> bool:
     """True for statuses that may succeed if sent again (408, 429, any 5xx)."""
     return status_code in RETRYABLE_STATUSES or status_code >= 500
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    """A header by case-insensitive name, from ``httpx.Headers`` or a plain dict."""
-    value = headers.get(name)
-    if value is None and not hasattr(headers, "get_list"):  # plain dict: search any spelling
-        value = next((v for k, v in headers.items() if k.lower() == name), None)
-    return value.strip() if value else None
-
-
-def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
-    """Seconds the server asked us to wait (``retry-after-ms``, then ``Retry-After``), or None."""
-    millis = _header(headers, "retry-after-ms")
-    if millis:
-        try:
-            return max(0.0, float(millis) / 1000)
-        except ValueError:
-            pass
-    value = _header(headers, "retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
-
-
-def parse_poll_after(headers: Mapping[str, str]) -> float | None:
-    """The server's suggested delay before the next status poll (``openai-poll-after-ms``), in seconds."""
-    value = _header(headers, "openai-poll-after-ms")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value) / 1000)
-    except ValueError:
-        return None
 
 
 @dataclass(frozen=True)

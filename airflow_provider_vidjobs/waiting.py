@@ -193,7 +193,7 @@ def job_from_event(
     ``reread`` fetches the job when the event carries none whole: a task-end event's payload, or an
     event whose job's signed URLs were masked for the triggerer's log (``url_secrets.without_url_secrets``).
     """
-    from airflow_provider_vidjobs.triggers.video_job import OUTCOMES
+    from airflow_provider_vidjobs.polling import OUTCOMES
 
     if event == TASK_ENDED_PAYLOAD and reread is not None:
         return reread()

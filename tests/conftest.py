@@ -247,9 +247,9 @@ def backoff_at_ceiling(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def fresh_status_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
     """Forget which unknown statuses were already logged, so "logged once" is checked from zero."""
-    from airflow_provider_vidjobs import status
+    from airflow_provider_vidjobs import models
 
-    monkeypatch.setattr(status, "_warned", set())
+    monkeypatch.setattr(models, "_warned", set())
 
 
 class LeakGuard:

@@ -13,13 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from airflow_provider_vidjobs import retry
-from airflow_provider_vidjobs.retry import (
-    NO_RETRY,
-    RetryPolicy,
-    is_retryable_status,
-    parse_poll_after,
-    parse_retry_after,
-)
+from airflow_provider_vidjobs.http.responses import parse_poll_after, parse_retry_after
+from airflow_provider_vidjobs.retry import NO_RETRY, RetryPolicy, is_retryable_status
 
 NOW = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
 

@@ -6,8 +6,13 @@ import logging
 
 import pytest
 
-from airflow_provider_vidjobs.models import JobStatus
-from airflow_provider_vidjobs.status import COMMON_SPELLINGS, StatusMapper, parse_status_overrides, status_key
+from airflow_provider_vidjobs.models import (
+    COMMON_SPELLINGS,
+    JobStatus,
+    StatusMapper,
+    parse_status_overrides,
+    status_key,
+)
 
 SPELLINGS = {
     JobStatus.QUEUED: ["queued", "pending", "in_queue", "waiting", "created"],
@@ -119,7 +124,7 @@ def test_empty_overrides_are_nothing():
 
 
 def test_hooks_with_the_same_overrides_share_one_mapper() -> None:
-    from airflow_provider_vidjobs.status import shared_status_mapper
+    from airflow_provider_vidjobs.models import shared_status_mapper
 
     first = shared_status_mapper("tensorpix", COMMON_SPELLINGS, {"Rendered": "succeeded"})
     again = shared_status_mapper("tensorpix", COMMON_SPELLINGS, {"Rendered": "succeeded"})
@@ -132,7 +137,7 @@ def test_hooks_with_the_same_overrides_share_one_mapper() -> None:
 
 
 def test_shared_mappers_still_refuse_bad_overrides() -> None:
-    from airflow_provider_vidjobs.status import shared_status_mapper
+    from airflow_provider_vidjobs.models import shared_status_mapper
 
     with pytest.raises(TypeError, match="status_overrides must be a dict"):
         shared_status_mapper("tensorpix", COMMON_SPELLINGS, ["done"])  # type: ignore[arg-type]

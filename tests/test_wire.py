@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from airflow_provider_vidjobs.wire import (
+from airflow_provider_vidjobs.models import (
     IsoTime,
     LenientDecimal,
     LenientFloat,

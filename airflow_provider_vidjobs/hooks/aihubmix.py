@@ -13,13 +13,18 @@ from typing import Any
 
 from airflow_provider_vidjobs.exceptions import DownloadError
 from airflow_provider_vidjobs.hooks.base import AssetSource, VideoJobHook, path_segment
-from airflow_provider_vidjobs.models import GeneratedVideo, JobError, JobKind, JobStatus, VideoJob
-from airflow_provider_vidjobs.status import COMMON_SPELLINGS, StatusMapper
-from airflow_provider_vidjobs.wire import (
+from airflow_provider_vidjobs.models import (
+    COMMON_SPELLINGS,
+    GeneratedVideo,
+    JobError,
+    JobKind,
+    JobStatus,
     LenientFloat,
     LenientInt,
     LenientStr,
+    StatusMapper,
     UnixTime,
+    VideoJob,
     WireModel,
     clamp_progress,
     parse_size,

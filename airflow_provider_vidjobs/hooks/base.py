@@ -36,13 +36,11 @@ from airflow_provider_vidjobs.hooks.assets import AssetSource
 from airflow_provider_vidjobs.hooks.ids import MAX_JOB_ID_LENGTH, check_job_id, path_segment
 from airflow_provider_vidjobs.hooks.registry import HOOKS, ApiSpec
 from airflow_provider_vidjobs.http import clients, settings_cache
-from airflow_provider_vidjobs.http.auth import ApiKeyAuth
-from airflow_provider_vidjobs.http.reading import Reply, aread_capped, read_capped, to_reply
-from airflow_provider_vidjobs.http.retrying import Retrying
+from airflow_provider_vidjobs.http.clients import ApiKeyAuth, Retrying
+from airflow_provider_vidjobs.http.responses import Reply, aread_capped, read_capped, to_reply
 from airflow_provider_vidjobs.http.settings import ConnectionSettings, settings_from_connection
-from airflow_provider_vidjobs.models import VideoJob
+from airflow_provider_vidjobs.models import VideoJob, shared_status_mapper
 from airflow_provider_vidjobs.retry import RetryPolicy, is_retryable_status
-from airflow_provider_vidjobs.status import shared_status_mapper
 
 
 @dataclass(frozen=True)
@@ -78,7 +76,7 @@ class VideoJobHook(BaseHook, ABC):
     auth_scheme: ClassVar[str] = "Bearer"
 
     # ----- what a vendor MUST provide -----------------------------------------------------------
-    #: The pydantic model of the API's job JSON (a tolerant :class:`~airflow_provider_vidjobs.wire.WireModel`).
+    #: The pydantic model of the API's job JSON (a tolerant :class:`~airflow_provider_vidjobs.models.WireModel`).
     wire_model: ClassVar[type[BaseModel]]
     #: A syntactically valid id that no job has: ``test_connection`` expects a 404 for it.
     probe_job_id: ClassVar[str] = ""
@@ -239,11 +237,10 @@ class VideoJobHook(BaseHook, ABC):
 
     def _auth(self, settings: ConnectionSettings) -> ApiKeyAuth:
         if self._auth_cache is None or self._auth_cache[0] is not settings:
-            header = f"{self.auth_scheme} {settings.api_key.reveal()}"
-            self._auth_cache = (
-                settings,
-                ApiKeyAuth(header, settings.base_url, self.api_path_prefix(settings)),
+            auth = ApiKeyAuth(
+                self.auth_scheme, settings.api_key.reveal(), settings.base_url, self.api_path_prefix(settings)
             )
+            self._auth_cache = (settings, auth)
         return self._auth_cache[1]
 
     def get_conn(self) -> httpx.Client:
@@ -349,7 +346,7 @@ class VideoJobHook(BaseHook, ABC):
             with attempt:
                 with client.stream(method, path, **kwargs) as response:
                     body = read_capped(response, self.provider, job_id)
-                return self._reply(response, body, job_id)
+                return self._reply(response, body, job_id, settings.api_key.reveal())
             time.sleep(attempt.delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -376,18 +373,19 @@ class VideoJobHook(BaseHook, ABC):
         for attempt in retrying:
             with attempt:
                 async with shared.in_flight:
-                    request = self._auth(settings).build_request(shared.client, method, path, **kwargs)
+                    auth = self._auth(settings)
+                    request = auth.build_request(shared.client, method, path, **kwargs)
                     response = await shared.send(request)
                     try:
                         body = await aread_capped(response, self.provider, job_id)
                     finally:
                         await response.aclose()
-                return self._reply(response, body, job_id)
+                return self._reply(response, body, job_id, auth.key)
             await asyncio.sleep(attempt.delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _reply(self, response: httpx.Response, body: bytes, job_id: str | None) -> Reply:
-        secret = self._settings.api_key.reveal() if self._settings else None
+    def _reply(self, response: httpx.Response, body: bytes, job_id: str | None, secret: str) -> Reply:
+        """The reply to a request sent with the key ``secret`` (scrubbed out of it)."""
         try:
             return to_reply(response, body, provider=self.provider, job_id=job_id, conn_id=self.conn_id, secret=secret)
         except AuthenticationError:

@@ -17,9 +17,20 @@ import httpx
 from pydantic import BeforeValidator
 
 from airflow_provider_vidjobs.hooks.base import AssetSource, VideoJobHook, path_segment
-from airflow_provider_vidjobs.models import GeneratedVideo, JobError, JobStatus, VideoJob
-from airflow_provider_vidjobs.status import COMMON_SPELLINGS, StatusMapper, status_key
-from airflow_provider_vidjobs.wire import IsoTime, LenientFloat, LenientStr, WireModel, clamp_progress
+from airflow_provider_vidjobs.models import (
+    COMMON_SPELLINGS,
+    GeneratedVideo,
+    IsoTime,
+    JobError,
+    JobStatus,
+    LenientFloat,
+    LenientStr,
+    StatusMapper,
+    VideoJob,
+    WireModel,
+    clamp_progress,
+    status_key,
+)
 
 PROVIDER = "replicate"  # its conn type in hooks/registry.HOOKS
 #: Replicate's own API host: only a connection to it gets the ``replicate.com/p/{id}`` link by default.

@@ -1,7 +1,8 @@
 """TensorPix video generation: its wire model, its status mapping, and :class:`TensorPixHook`.
 
 API: ``GET /api/video-gen/jobs/{uuid}/`` and ``GET /api/video-gen/videos/{uuid}/`` with
-``Authorization: Token <key>``. Status strings are undocumented: see :mod:`airflow_provider_vidjobs.status`.
+``Authorization: Token <key>``. Status strings are undocumented:
+see :class:`~airflow_provider_vidjobs.models.StatusMapper`.
 """
 
 from __future__ import annotations
@@ -12,14 +13,19 @@ from typing import Any
 
 from airflow_provider_vidjobs import url_secrets
 from airflow_provider_vidjobs.hooks.base import VideoJobHook, check_job_id
-from airflow_provider_vidjobs.models import GeneratedVideo, JobError, JobKind, JobStatus, VideoJob
-from airflow_provider_vidjobs.status import COMMON_SPELLINGS, StatusMapper
-from airflow_provider_vidjobs.wire import (
+from airflow_provider_vidjobs.models import (
+    COMMON_SPELLINGS,
+    GeneratedVideo,
     IsoTime,
+    JobError,
+    JobKind,
+    JobStatus,
     LenientDecimal,
     LenientFloat,
     LenientInt,
     LenientStr,
+    StatusMapper,
+    VideoJob,
     WireModel,
     clamp_progress,
     duration_from_frames,
@@ -146,7 +152,7 @@ class TensorPixHook(VideoJobHook, api="tensorpix"):
 
     @classmethod
     def status_table(cls) -> Mapping[str, Any]:
-        return COMMON_SPELLINGS  # TensorPix documents none: see airflow_provider_vidjobs.status
+        return COMMON_SPELLINGS  # TensorPix documents none: see airflow_provider_vidjobs.models.StatusMapper
 
     def validate_job_id(self, job_id: object) -> str:
         """TensorPix job ids are UUIDs; returned in canonical form."""

@@ -1,6 +1,9 @@
-"""Turning HTTP outcomes into this provider's errors: the one place that maps statuses to meanings.
+"""Reading one API reply: the body under a size cap, then a :class:`Reply` or this provider's error.
 
-Secret scrubbing, which these messages use, is apart in :mod:`.scrub`.
+The one place that maps HTTP outcomes to meanings (statuses and transport failures to errors), reads
+bodies under a cap (also after gzip/deflate) and the server's wait hints (``Retry-After``,
+``openai-poll-after-ms``). Secret scrubbing, which replies and messages go through, is apart in
+:mod:`.scrub`; only its every-poll shortcut (:func:`key_cannot_be_in`) is here.
 """
 
 from __future__ import annotations
@@ -8,7 +11,10 @@ from __future__ import annotations
 import html
 import json
 import re
+import time
 from collections.abc import Mapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -24,8 +30,8 @@ from airflow_provider_vidjobs.exceptions import (
     UnreadableResponseError,
     VideoAPIError,
 )
-from airflow_provider_vidjobs.http.scrub import scrub
-from airflow_provider_vidjobs.retry import parse_retry_after
+from airflow_provider_vidjobs.http.decoding import CappedDecoder, DecodedTooLarge
+from airflow_provider_vidjobs.http.scrub import scrub, scrub_document
 
 #: Largest JSON body we read; a bigger one is refused without reading it (a misrouted download, a bug).
 MAX_JSON_BYTES = 8 * 1024 * 1024
@@ -35,6 +41,8 @@ REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "cf-ray"
 #: Object storage (S3, GCS, Azure, R2) errors: ``<Error><Code>AccessDenied</Code><Message>...</Message>``.
 _XML_CODE = re.compile(r"<Code>([^<]{1,100})</Code>")
 _XML_MESSAGE = re.compile(r"<Message>([^<]{1,500})</Message>")
+#: Keys whose every character JSON can escape only as ``\\u00XX`` (see :func:`key_cannot_be_in`).
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.\-]+")
 
 
 def request_id(headers: Mapping[str, str]) -> str | None:
@@ -251,3 +259,150 @@ def too_large(size: int | None, *, provider: str, job_id: str | None, status: in
         http_status=status,
         hint="Check that the connection host points at the API, not at a file server",
     )
+
+
+# --- The server's wait hints ---------------------------------------------------------------------------
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header by case-insensitive name, from ``httpx.Headers`` or a plain dict."""
+    value = headers.get(name)
+    if value is None and not hasattr(headers, "get_list"):  # plain dict: search any spelling
+        value = next((v for k, v in headers.items() if k.lower() == name), None)
+    return value.strip() if value else None
+
+
+def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds the server asked us to wait (``retry-after-ms``, then ``Retry-After``), or None."""
+    millis = _header(headers, "retry-after-ms")
+    if millis:
+        try:
+            return max(0.0, float(millis) / 1000)
+        except ValueError:
+            pass
+    value = _header(headers, "retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def parse_poll_after(headers: Mapping[str, str]) -> float | None:
+    """The server's suggested delay before the next status poll (``openai-poll-after-ms``), in seconds."""
+    value = _header(headers, "openai-poll-after-ms")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value) / 1000)
+    except ValueError:
+        return None
+
+
+# --- Reading a reply ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A successful API answer: decoded JSON plus the headers that steer polling."""
+
+    payload: Any
+    status_code: int
+    headers: Mapping[str, str]
+
+    @property
+    def poll_after(self) -> float | None:
+        """The server's suggested wait before the next poll (``openai-poll-after-ms``), in seconds."""
+        return parse_poll_after(self.headers)
+
+
+class _Capped:
+    """The size cap of one body being read: refuses a declared or decoded size over ``MAX_JSON_BYTES``."""
+
+    __slots__ = ("chunks", "decoder", "job_id", "provider", "response", "size")
+
+    def __init__(self, response: httpx.Response, provider: str, job_id: str | None) -> None:
+        self.response, self.provider, self.job_id = response, provider, job_id
+        length = response.headers.get("content-length")
+        if length is not None and length.isascii() and length.isdigit() and int(length) > MAX_JSON_BYTES:
+            raise self.too_large(int(length))
+        encoding = response.headers.get("content-encoding", "")
+        # None when already read (and decoded) by httpx, or a coding httpx decodes itself.
+        handled = not response.is_stream_consumed and CappedDecoder.handles(encoding)
+        self.decoder = CappedDecoder(encoding, MAX_JSON_BYTES) if handled else None
+        self.chunks: list[bytes] = []
+        self.size = 0
+
+    def too_large(self, size: int | None) -> VideoAPIError:
+        return too_large(size, provider=self.provider, job_id=self.job_id, status=self.response.status_code)
+
+    def add(self, chunk: bytes) -> None:
+        chunk = self.decoder.decode(chunk) if self.decoder is not None else chunk
+        self.size += len(chunk)
+        if self.size > MAX_JSON_BYTES:
+            raise DecodedTooLarge
+        self.chunks.append(chunk)
+
+
+def read_capped(response: httpx.Response, provider: str, job_id: str | None) -> bytes:
+    """The whole body of a blocking response, at most ``MAX_JSON_BYTES`` (decoded)."""
+    capped = _Capped(response, provider, job_id)
+    try:
+        for chunk in response.iter_raw() if capped.decoder is not None else response.iter_bytes():
+            capped.add(chunk)
+    except DecodedTooLarge:
+        raise capped.too_large(None) from None
+    return b"".join(capped.chunks)
+
+
+async def aread_capped(response: httpx.Response, provider: str, job_id: str | None) -> bytes:
+    """:func:`read_capped` for an async response; a body already in memory (every poll) is taken whole."""
+    stream = response.stream
+    if isinstance(stream, httpx.ByteStream) and "content-encoding" not in response.headers:
+        body = b"".join(stream)  # already in memory (a job's JSON, read whole by the transport)
+        if len(body) > MAX_JSON_BYTES:
+            raise too_large(len(body), provider=provider, job_id=job_id, status=response.status_code)
+        return body
+    capped = _Capped(response, provider, job_id)
+    try:
+        async for chunk in response.aiter_raw() if capped.decoder is not None else response.aiter_bytes():
+            capped.add(chunk)
+    except DecodedTooLarge:
+        raise capped.too_large(None) from None
+    return b"".join(capped.chunks)
+
+
+def to_reply(
+    response: httpx.Response, body: bytes, *, provider: str, job_id: str | None, conn_id: str, secret: str | None
+) -> Reply:
+    """A 2xx as a :class:`Reply` (JSON decoded, key scrubbed), anything else raised as this provider's error."""
+    status = response.status_code
+    if 200 <= status < 300:
+        payload = parse_json(body, response.headers, provider=provider, job_id=job_id, status=status, secret=secret)
+        clean = payload if not secret or key_cannot_be_in(body, secret) else scrub_document(payload, secret)
+        return Reply(clean, status, response.headers)
+    raise error_for_status(
+        status, response.headers, body, provider=provider, job_id=job_id, conn_id=conn_id, secret=secret
+    )
+
+
+def key_cannot_be_in(raw: bytes, secret: str) -> bool:
+    """True when no string decoded from the JSON bytes ``raw`` can contain ``secret``.
+
+    In UTF-8 JSON (no NUL among the first bytes, as UTF-16 and UTF-32 would have) a secret inside a
+    string stands in ``raw`` as it is unless an escape spells part of it. A key of letters, digits,
+    ``-``, ``_`` and ``.`` (what the APIs issue) can only be spelled by ``\\u00XX`` escapes, so other
+    escapes (``\\n``, ``\\"``, ``\\u2588``: Replicate's logs have them) leave the answer to a few
+    substring searches, run on every poll. Any other key falls back to "no backslash at all".
+    """
+    if b"\x00" in raw[:4] or secret.encode("utf-8", "surrogatepass") in raw:
+        return False
+    if b"\\" not in raw:
+        return True
+    return _PLAIN_KEY.fullmatch(secret) is not None and b"\\u00" not in raw

@@ -21,15 +21,15 @@ def scrub(text: str | None, secret: str | None) -> str | None:
     return text.replace(secret, "***")
 
 
-def scrub_document(document: Any, secret: str | None, *, raw: bytes | None = None) -> Any:
+def scrub_document(document: Any, secret: str | None) -> Any:
     """Decoded JSON with ``secret`` replaced in every string (keys included): a vendor may write the key it
     was sent into a job's error message, which would then reach logs, XComs and trigger events.
 
     Iterative (a document may nest as deep as the parser allows); returns ``document`` itself, uncopied,
-    when the secret is not in it, which is every time in practice. ``raw``, the bytes ``document`` was
-    decoded from, answers that at C speed (see :func:`_not_in_raw`).
+    when the secret is not in it, which is every time in practice. A reply's raw bytes answer that even
+    sooner (:func:`~.responses.key_cannot_be_in`), before this is called.
     """
-    if not secret or (raw is not None and _not_in_raw(raw, secret)) or not _contains(document, secret):
+    if not secret or not _contains(document, secret):
         return document
     if not isinstance(document, dict | list):
         return scrub(document, secret) if isinstance(document, str) else document
@@ -48,16 +48,6 @@ def scrub_document(document: Any, secret: str | None, *, raw: bytes | None = Non
             else:
                 target.append(copy)
     return root
-
-
-def _not_in_raw(raw: bytes, secret: str) -> bool:
-    """True when no string decoded from the JSON bytes ``raw`` can contain ``secret``.
-
-    In UTF-8 JSON (no NUL among the first bytes, as UTF-16 and UTF-32 would have) without a backslash,
-    no string has an escape: each decoded string is its bytes verbatim, so a secret inside one stands in
-    ``raw`` as it is. A few substring searches, run on every poll.
-    """
-    return b"\x00" not in raw[:4] and b"\\" not in raw and secret.encode("utf-8", "surrogatepass") not in raw
 
 
 def _contains(document: Any, secret: str) -> bool:

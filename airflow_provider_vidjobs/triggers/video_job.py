@@ -1,7 +1,9 @@
 """The deferred wait: polls one job in the triggerer until it ends, then fires exactly one event.
 
-Path of one poll: :class:`VideoJobTrigger` -> hook (shared pooled client) -> wire model ->
-:class:`VideoJob` -> event -> the operator's ``execute_complete`` -> XCom.
+The polling itself is :func:`~airflow_provider_vidjobs.polling.poll_until_done` (a poll's path is
+described there); this module is its Airflow side: arguments rendered in the triggerer, the event,
+the XComs of a task that ends here, and ``on_kill``. The event then goes to the operator's
+``execute_complete`` -> XCom.
 
 The event is a JSON-native dict (see :func:`make_event`). The trigger's kwargs hold only ids,
 timing and mapping overrides: never a key (the triggerer stores them as plain JSON).
@@ -10,26 +12,21 @@ timing and mapping overrides: never a key (the triggerer stores them as plain JS
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections.abc import AsyncIterator, Mapping
-from typing import Any, Literal
+from typing import Any
 
 from airflow.providers.common.compat.connection import get_async_connection
 from airflow.providers.common.compat.sdk import AirflowNotFoundException
 from airflow.triggers.base import BaseTrigger, TaskSuccessEvent, TriggerEvent
 
-from airflow_provider_vidjobs.exceptions import TransientAPIError, UnreadableResponseError, VideoJobError
+from airflow_provider_vidjobs.exceptions import VideoJobError
 from airflow_provider_vidjobs.hooks.registry import HOOKS, hook_class
 from airflow_provider_vidjobs.links import XCOM_KEY as LINK_XCOM_KEY
-from airflow_provider_vidjobs.models import JobStatus, VideoJob
-from airflow_provider_vidjobs.polling import PollPlanner, PollPolicy
+from airflow_provider_vidjobs.models import VideoJob
+from airflow_provider_vidjobs.polling import Outcome, PollPolicy, WaitEnd, poll_until_done
 from airflow_provider_vidjobs.retry import NO_RETRY
 from airflow_provider_vidjobs.url_secrets import without_url_secrets
-
-Outcome = Literal["succeeded", "failed", "cancelled", "timeout", "error"]
-OUTCOMES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled", "timeout", "error"})
-_OUTCOME_OF = {JobStatus.SUCCEEDED: "succeeded", JobStatus.FAILED: "failed", JobStatus.CANCELLED: "cancelled"}
 
 
 def make_event(
@@ -52,45 +49,8 @@ def make_event(
     }
 
 
-def describe_progress(job: VideoJob, eta: float | None) -> str:
-    """``job <id>: running 45%, about 30 s left``: the line users see in the task log."""
-    text = f"{job.provider} job {job.job_id}: {job.status.value}"
-    if job.progress is not None:
-        text += f" {job.progress:.0f}%"
-    if job.vendor_status and job.vendor_status.lower() != job.status.value:
-        text += f" (API status {job.vendor_status!r})"
-    if eta is not None and not job.is_terminal:
-        text += f", about {eta:.0f} s left"
-    return text
-
-
 #: Seconds :meth:`VideoJobTrigger.on_kill` gives the cancel request (inside ``[triggerer] on_kill_timeout``).
 CANCEL_TIMEOUT_S = 20.0
-
-#: Seconds at least between two progress lines of one wait while its status stays the same.
-PROGRESS_LOG_INTERVAL_S = 30.0
-
-
-def _progress_step(job: VideoJob) -> int:
-    """Which tenth of the way the job is (-1: no progress): a progress line is logged when this changes.
-
-    A line per status change, and per 10% step at most every :data:`PROGRESS_LOG_INTERVAL_S`, keeps a
-    triggerer with thousands of waits from rendering (and shipping) a line on most polls, while the task
-    log still shows the job moving.
-    """
-    return -1 if job.progress is None else int(job.progress // 10)
-
-
-#: Seconds: wake-ups are rounded up to this grid, so waits due at nearly the same moment share one turn
-#: of the event loop (one ``epoll`` wake-up for many polls, and their answers arriving together).
-WAKE_GRID_S = 0.02
-
-
-async def _sleep_on_grid(delay: float) -> None:
-    """``asyncio.sleep(delay)``, ending on the next :data:`WAKE_GRID_S` boundary (at most that much later)."""
-    loop = asyncio.get_running_loop()
-    due = math.ceil((loop.time() + delay) / WAKE_GRID_S) * WAKE_GRID_S
-    await asyncio.sleep(due - loop.time())
 
 
 class VideoJobTrigger(BaseTrigger):
@@ -214,7 +174,17 @@ class VideoJobTrigger(BaseTrigger):
                 # loop), which puts a greenlet switch on every resume of that task: twice a poll.
                 # The polling itself makes no sync Airflow call, so it runs in a plain task of its own;
                 # cancelling this task cancels that one, and its errors are raised here.
-                return await asyncio.create_task(self._poll_until_done(hook), name=f"vidjobs-wait-{self.job_id}")
+                polling = poll_until_done(
+                    hook,
+                    self.job_id,
+                    self.poll_policy,
+                    provider=self.provider,
+                    log=self.log,
+                    deadline=self.deadline,
+                    first_poll_delay=self.first_poll_delay,
+                )
+                ended = await asyncio.create_task(polling, name=f"vidjobs-wait-{self.job_id}")
+                return self._ended(ended)
         except asyncio.CancelledError:
             # Task cleared, triggerer stopping, or trigger moved: the session above closed the client.
             self.log.debug("wait for %s job %s cancelled", self.provider, self.job_id)
@@ -249,67 +219,8 @@ class VideoJobTrigger(BaseTrigger):
             started = getattr(self.task_instance, "start_date", None)
             self.deadline = (started.timestamp() if started is not None else time.time()) + self.timeout
 
-    async def _poll_until_done(self, hook: Any) -> dict[str, Any]:
-        planner = PollPlanner(self.poll_policy)
-        last_logged: tuple[JobStatus, int] | None = None
-        logged_at = 0.0
-        job: VideoJob | None = None
-        delay = planner.first_delay(self.first_poll_delay)
-        while True:
-            if self.deadline is not None:
-                delay = min(delay, max(0.0, self.deadline - time.time()))
-            if delay > 0:
-                await _sleep_on_grid(delay)
-            try:
-                poll = await hook.apoll_job(self.job_id)
-            except (TransientAPIError, UnreadableResponseError) as error:
-                # An unreadable 200 (cut short, a proxy's HTML page) is a blip too: a long wait sits it out.
-                now = time.time()
-                if planner.failures == 0:
-                    self.log.warning(
-                        "%s; will keep trying for up to %.0f s of consecutive failures",
-                        error,
-                        self.poll_policy.failure_budget,
-                    )
-                retry_in = planner.failure(now, error.retry_after if isinstance(error, TransientAPIError) else None)
-                if self._past_deadline(now):
-                    return self._timeout(job)
-                if retry_in is None:
-                    message = (
-                        f"{self.provider} job {self.job_id}: gave up after {planner.failures} failed polls over "
-                        f"{self.poll_policy.failure_budget:.0f} s; last error: {error}"
-                    )
-                    return self._event("error", message, job=job, error_type=type(error).__name__)
-                delay = retry_in
-                continue
-            if planner.failures:
-                self.log.info(
-                    "%s job %s: API answering again after %d failed polls", self.provider, self.job_id, planner.failures
-                )
-            job = poll.job
-            now = time.time()
-            planner.observe(job, now)
-            seen = (job.status, _progress_step(job))
-            if seen != last_logged and (
-                last_logged is None or seen[0] != last_logged[0] or now - logged_at >= PROGRESS_LOG_INTERVAL_S
-            ):
-                last_logged, logged_at = seen, now
-                self.log.info("%s", describe_progress(job, planner.eta()))
-            if job.is_terminal:
-                outcome = _OUTCOME_OF[job.status]
-                return self._event(outcome, job.summary(), job=job)  # type: ignore[arg-type]
-            if self._past_deadline(time.time()):
-                return self._timeout(job)
-            delay = planner.next_delay(poll.poll_after)
-
-    def _past_deadline(self, when: float) -> bool:
-        return self.deadline is not None and when >= self.deadline
-
-    def _timeout(self, job: VideoJob | None) -> dict[str, Any]:
-        state = f"; last seen {job.status.value}" if job is not None else ""
-        message = f"{self.provider} job {self.job_id}: not finished by the task's deadline{state}"
-        self.log.info("%s", message)
-        return self._event("timeout", message, job=job)
+    def _ended(self, end: WaitEnd) -> dict[str, Any]:
+        return self._event(end.outcome, end.message, job=end.job, error_type=end.error_type)
 
     def _event(
         self, outcome: Outcome, message: str, *, job: VideoJob | None = None, error_type: str | None = None

@@ -30,9 +30,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from pytest_mock import MockerFixture
 
 from airflow_provider_vidjobs.exceptions import InvalidResponseError, VideoAPIError
 from airflow_provider_vidjobs.hooks.base import VideoJobHook
@@ -645,11 +647,28 @@ def test_scrubbing_a_document_removes_the_key_everywhere(document: Any) -> None:
 def test_scrubbing_from_the_raw_body_finds_what_the_walk_finds(document: Any, ascii_only: bool, encoding: str) -> None:
     """The raw-bytes shortcut of the hot path never skips a key the decoded document holds, however the
     vendor encoded the JSON (escapes such as \\u0073k-..., any Unicode encoding json.loads reads)."""
-    from airflow_provider_vidjobs.http.scrub import scrub_document
-
     raw = json.dumps(document, ensure_ascii=ascii_only).encode(encoding, "surrogatepass")
-    decoded = json.loads(raw)
-    assert scrub_document(decoded, SECRET, raw=raw) == _naive_scrub(decoded)
+    assert _replied(raw) == _naive_scrub(json.loads(raw))
+
+
+@FUZZ
+@given(document=with_secret(), spelled=st.lists(st.booleans(), min_size=len(SECRET), max_size=len(SECRET)))
+def test_the_raw_shortcut_sees_the_key_through_escapes(document: Any, spelled: list[bool]) -> None:
+    """Escapes that spell some of the key's characters (\\u0073k-...), beside escapes elsewhere such as
+    Replicate's logs have (\\n, \\u2588): the shortcut never skips a key the decoded document holds."""
+    escaped = "".join(f"\\u{ord(c):04x}" if spell else c for c, spell in zip(SECRET, spelled, strict=True))
+    body = json.dumps(document).encode().replace(SECRET.encode(), escaped.encode())
+    raw = b'{"output": ' + body + b', "logs": "50%|\\u2588\\u2588     |\\n"}'
+    assert _replied(raw) == _naive_scrub(json.loads(raw))
+
+
+def test_escapes_that_cannot_spell_the_key_are_decided_from_the_bytes_alone(mocker: MockerFixture) -> None:
+    from airflow_provider_vidjobs.http import responses
+
+    walk = mocker.patch.object(responses, "scrub_document", wraps=responses.scrub_document)
+    logs = '{"status": "processing", "logs": "Using seed: 7\\n 50%|\\u2588\\u2588  | 25/50 \\"ok\\""}'
+    assert _replied(logs.encode())["logs"] == 'Using seed: 7\n 50%|\u2588\u2588  | 25/50 "ok"'
+    walk.assert_not_called()  # a Replicate poll: escapes, none of the \\u00XX form that spells key characters
 
 
 @pytest.mark.parametrize(
@@ -662,18 +681,29 @@ def test_scrubbing_from_the_raw_body_finds_what_the_walk_finds(document: Any, as
     ids=["escaped", "verbatim", "utf-16"],
 )
 def test_a_key_in_the_raw_body_is_scrubbed(raw: bytes) -> None:
-    from airflow_provider_vidjobs.http.scrub import scrub_document
-
-    assert scrub_document(json.loads(raw), SECRET, raw=raw) == {"error": "bad key ***"}
+    assert _replied(raw) == {"error": "bad key ***"}
 
 
-def test_a_body_without_the_key_is_returned_uncopied() -> None:
-    from airflow_provider_vidjobs.http.scrub import scrub_document
+def test_a_body_without_the_key_is_decided_from_the_bytes_alone(mocker: MockerFixture) -> None:
+    from airflow_provider_vidjobs.http import responses
 
-    raw = b'{"status": "processing", "prompt": "a \\"quoted\\" word"}'
-    document = json.loads(raw)
-    assert scrub_document(document, SECRET, raw=raw) is document
-    assert scrub_document(document, SECRET, raw=raw.replace(b"\\", b"")) is document
+    walk = mocker.patch.object(responses, "scrub_document", wraps=responses.scrub_document)
+    assert _replied(b'{"status": "processing", "prompt": "a quoted word"}') == {
+        "status": "processing",
+        "prompt": "a quoted word",
+    }
+    walk.assert_not_called()  # the every-poll case: no walk of the document
+    # A \\u00XX escape may spell a character of the key, so that body is walked (and found clean).
+    assert _replied(b'{"prompt": "caf\\u00e9"}') == {"prompt": "caf\u00e9"}
+    walk.assert_called_once()
+
+
+def _replied(raw: bytes) -> Any:
+    """The payload a 200 with body ``raw`` becomes on the poll path (responses.to_reply)."""
+    from airflow_provider_vidjobs.http.responses import to_reply
+
+    response = httpx.Response(200, content=raw)
+    return to_reply(response, raw, provider="aihubmix", job_id="job", conn_id="aihubmix_default", secret=SECRET).payload
 
 
 def test_scrubbing_a_document_nested_to_the_parser_limit() -> None:

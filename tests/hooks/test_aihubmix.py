@@ -11,8 +11,7 @@ import pytest
 
 from airflow_provider_vidjobs.exceptions import InvalidResponseError
 from airflow_provider_vidjobs.hooks.aihubmix import STATUS_TABLE, AIHubMixHook
-from airflow_provider_vidjobs.models import GeneratedVideo, JobError, JobKind, JobStatus, VideoJob
-from airflow_provider_vidjobs.status import StatusMapper
+from airflow_provider_vidjobs.models import GeneratedVideo, JobError, JobKind, JobStatus, StatusMapper, VideoJob
 
 pytestmark = pytest.mark.usefixtures("connections", "leak_guard")
 

@@ -7,8 +7,8 @@ import pytest
 from airflow_provider_vidjobs.exceptions import AuthenticationError
 from airflow_provider_vidjobs.hooks.aihubmix import AIHubMixHook
 from airflow_provider_vidjobs.hooks.tensorpix import TensorPixHook
+from airflow_provider_vidjobs.http.responses import parse_retry_after
 from airflow_provider_vidjobs.http.settings import normalize_base_url, settings_from_connection
-from airflow_provider_vidjobs.retry import parse_retry_after
 
 CANARY_KEY = "canary-sk-7f3a9c2e41d84b6f9a0c5e13d7b2"
 TP_ID = "3c90c3cc-0d44-4b50-8888-8dd25736052a"
@@ -49,8 +49,8 @@ def test_null_extras_mean_the_default(name):
     assert (settings.timeout, settings.connect_timeout, settings.verify) == (30.0, 10.0, True)
 
 
-# BUG 3: retry.py _header tries name then name.lower(), both already lowercase: plain dicts with the
-# standard spelling "Retry-After" are ignored.
+# BUG 3: the Retry-After parser's _header (http/responses.py) tried name then name.lower(), both already
+# lowercase: plain dicts with the standard spelling "Retry-After" are ignored.
 def test_parse_retry_after_reads_a_plain_dict_in_any_case():
     assert parse_retry_after({"Retry-After": "30"}) == 30.0
     assert parse_retry_after({"Retry-After-Ms": "1500"}) == 1.5

@@ -24,9 +24,8 @@ from airflow_provider_vidjobs.hooks.replicate import (
     video_url,
 )
 from airflow_provider_vidjobs.links import job_link
-from airflow_provider_vidjobs.models import JobStatus, VideoJob
+from airflow_provider_vidjobs.models import JobStatus, StatusMapper, VideoJob
 from airflow_provider_vidjobs.provider_info import get_provider_info
-from airflow_provider_vidjobs.status import StatusMapper
 
 CANARY_KEY = "canary-sk-7f3a9c2e41d84b6f9a0c5e13d7b2"
 

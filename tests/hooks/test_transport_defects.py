@@ -207,7 +207,7 @@ _BOMB_CHILD = textwrap.dedent(
 
     from airflow_provider_vidjobs.exceptions import VideoAPIError
     from airflow_provider_vidjobs.http.transport import LeanAsyncTransport
-    from airflow_provider_vidjobs.http.reading import aread_capped as _aread_capped, read_capped as _read_capped
+    from airflow_provider_vidjobs.http.responses import aread_capped as _aread_capped, read_capped as _read_capped
 
     packer = zlib.compressobj(9, zlib.DEFLATED, 31)
     block = bytes(1024 * 1024)

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from airflow_provider_vidjobs.exceptions import APIUnavailableError, AuthenticationError
+from airflow_provider_vidjobs.http.clients import Retrying
 from airflow_provider_vidjobs.http.proxies import proxy_for
-from airflow_provider_vidjobs.http.retrying import Retrying
 from airflow_provider_vidjobs.retry import RetryPolicy
 
 LOG = logging.getLogger("test")

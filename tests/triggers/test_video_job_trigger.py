@@ -403,9 +403,9 @@ def test_failure_budget_spent_ends_with_error(sim: SimulatorHandle, logs: Logs) 
 def test_wake_ups_are_due_on_a_shared_grid(monkeypatch: pytest.MonkeyPatch) -> None:
     """Waits due within one grid step wake at the same boundary (one turn of the loop serves them all),
     never sooner than asked and at most one step later."""
-    from airflow_provider_vidjobs.triggers import video_job
+    from airflow_provider_vidjobs import polling
 
-    grid = video_job.WAKE_GRID_S
+    grid = polling.WAKE_GRID_S
     asked: list[tuple[float, float, float]] = []  # (now, delay, the time the sleep was set to end)
     real_sleep = asyncio.sleep
 
@@ -413,13 +413,13 @@ def test_wake_ups_are_due_on_a_shared_grid(monkeypatch: pytest.MonkeyPatch) -> N
         asked.append((now, delay, asyncio.get_running_loop().time() + seconds))
         await real_sleep(0)
 
-    monkeypatch.setattr(video_job.asyncio, "sleep", recording_sleep)
+    monkeypatch.setattr(polling.asyncio, "sleep", recording_sleep)
 
     async def scenario() -> None:
         nonlocal now, delay
         for delay in (0.001, 0.3, 9.987, 10.0, 10.013, 61.5):
             now = asyncio.get_running_loop().time()
-            await video_job._sleep_on_grid(delay)
+            await polling._sleep_on_grid(delay)
 
     now = delay = 0.0
     asyncio.run(scenario())
@@ -600,7 +600,7 @@ def test_progress_is_logged_at_each_status_and_10_percent_step_only(
     sim: SimulatorHandle, logs: Logs, monkeypatch: pytest.MonkeyPatch, interval: float
 ) -> None:
     """A line per status change; a line per 10% step only once PROGRESS_LOG_INTERVAL_S has passed."""
-    monkeypatch.setattr("airflow_provider_vidjobs.triggers.video_job.PROGRESS_LOG_INTERVAL_S", interval)
+    monkeypatch.setattr("airflow_provider_vidjobs.polling.PROGRESS_LOG_INTERVAL_S", interval)
     job_id = new_job(sim, "tensorpix", {"queued_s": 0, "running_s": 0, "outcome": "stuck", "stuck_progress": 45})
     trigger = make_trigger("tensorpix", job_id, policy={"min_interval": 0.1})
 
