@@ -402,33 +402,42 @@ def test_failure_budget_spent_ends_with_error(sim: SimulatorHandle, logs: Logs) 
 
 def test_wake_ups_are_due_on_a_shared_grid(monkeypatch: pytest.MonkeyPatch) -> None:
     """Waits due within one grid step wake at the same boundary (one turn of the loop serves them all),
-    never sooner than asked and at most one step later."""
+    never sooner than asked and at most one step later.
+
+    The loop's clock is frozen at each asking time and the sleep only recorded, so the figures are exact
+    whatever else the machine is doing (with the real clock a preemption between two readings of it
+    moved the end off the grid).
+    """
     from airflow_provider_vidjobs import polling
 
     grid = polling.WAKE_GRID_S
-    asked: list[tuple[float, float, float]] = []  # (now, delay, the time the sleep was set to end)
-    real_sleep = asyncio.sleep
+    clock = 0.0
+    ends: list[float] = []
+
+    class FrozenLoop:
+        def time(self) -> float:
+            return clock
 
     async def recording_sleep(seconds: float) -> None:
-        asked.append((now, delay, asyncio.get_running_loop().time() + seconds))
-        await real_sleep(0)
+        ends.append(clock + seconds)
 
+    monkeypatch.setattr(polling.asyncio, "get_running_loop", FrozenLoop)
     monkeypatch.setattr(polling.asyncio, "sleep", recording_sleep)
 
-    async def scenario() -> None:
-        nonlocal now, delay
-        for delay in (0.001, 0.3, 9.987, 10.0, 10.013, 61.5):
-            now = asyncio.get_running_loop().time()
-            await polling._sleep_on_grid(delay)
+    def due(now: float, delay: float) -> float:
+        nonlocal clock
+        clock = now
+        with pytest.raises(StopIteration):  # recording_sleep never suspends: no event loop needed
+            polling._sleep_on_grid(delay).send(None)
+        return ends[-1]
 
-    now = delay = 0.0
-    asyncio.run(scenario())
-
-    assert len(asked) == 6
-    for start, wanted, due in asked:
-        assert start + wanted <= due + 1e-9
-        assert due < start + wanted + grid + 1e-3
-        assert abs(due / grid - round(due / grid)) < 1e-3  # on a grid boundary
+    for now, delay in [(0.0, 0.001), (1234.5678, 0.3), (7.003, 9.987), (50.0, 10.0), (3.1415, 10.013), (0.5, 61.5)]:
+        end = due(now, delay)
+        assert now + delay <= end + 1e-9
+        assert end < now + delay + grid + 1e-9
+        assert abs(end / grid - round(end / grid)) < 1e-6  # on a grid boundary
+    # Two waits asked 8 ms apart for the same delay wake together.
+    assert due(100.001, 5.0) == pytest.approx(due(100.009, 5.0), abs=1e-9)
 
 
 def test_request_count_follows_a_fixed_policy(sim: SimulatorHandle) -> None:
