@@ -19,16 +19,15 @@ from typing import IO, TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_vidjobs.exceptions import DownloadError
+from airflow_provider_vidjobs.hooks import assets
 from airflow_provider_vidjobs.links import VideoJobLink, push_job_link
 from airflow_provider_vidjobs.waiting import job_reference, make_hook
 
 if TYPE_CHECKING:
-    import httpx
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_vidjobs.hooks.base import AssetSource, VideoJobHook
 
-CHUNK_BYTES = 1024 * 1024
 _EXTENSIONS = {"video/mp4": "mp4", "image/webp": "webp", "image/jpeg": "jpg", "image/png": "png"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -106,7 +105,8 @@ class DownloadVideoOperator(BaseOperator):
     ) -> dict[str, Any]:
         with hook.open_asset(source) as response:
             content_type = response.headers.get("content-type", "application/octet-stream").split(";")[0].strip()
-            declared = response.headers.get("content-length")
+            # With a content coding (a server that ignored our "identity"), Content-Length counts encoded bytes.
+            declared = None if assets.is_encoded(response) else response.headers.get("content-length")
             expected = int(declared) if declared and declared.isdigit() else None
             if source.expected_size is not None and expected is not None and source.expected_size != expected:
                 raise DownloadError(
@@ -120,7 +120,8 @@ class DownloadVideoOperator(BaseOperator):
             self.log.info("downloading %s %s of job %s to %s", hook.provider, variant, job_id, target)
             started = time.monotonic()
             with _atomic_writer(target) as sink:
-                size, digest = _copy(body_chunks(response), sink, expected, self.log.info)
+                chunks = assets.body_chunks(response, source, hook.provider)
+                size, digest = _copy(chunks, sink, expected, self.log.info)
                 if expected is not None and size != expected:
                     raise DownloadError(
                         f"got {size} bytes of the {variant}, expected {expected}",
@@ -192,16 +193,6 @@ def _atomic_writer(target: Any) -> Iterator[IO[bytes]]:
         with suppress(FileNotFoundError, OSError):
             temp.unlink()
         raise
-
-
-def body_chunks(response: httpx.Response) -> Iterator[bytes]:
-    """The body as it arrives: raw pieces when it is not content-encoded (as video files are), else decoded.
-
-    Re-chunking to a fixed size copies every byte once more; the pieces the transport reads are
-    already large, and the file and the hash take them as they come (1.3x faster on a 1 GiB file).
-    """
-    encoding = response.headers.get("content-encoding", "identity").strip().lower()
-    return response.iter_raw() if encoding in ("", "identity") else response.iter_bytes(CHUNK_BYTES)
 
 
 def _copy(chunks: Iterator[bytes], sink: IO[bytes], expected: int | None, log: Any) -> tuple[int, str]:

@@ -201,11 +201,12 @@ def test_200_mb_download_runs_in_constant_memory(sim: SimulatorHandle, tmp_path:
 def test_an_encoded_body_is_decoded_and_a_plain_one_passed_as_read() -> None:
     import gzip
 
-    from airflow_provider_vidjobs.operators.download import body_chunks
+    from airflow_provider_vidjobs.hooks.assets import AssetSource, body_chunks
 
     payload = bytes(range(256)) * 4096
-    encoded = httpx.Response(200, headers={"Content-Encoding": "gzip"}, content=gzip.compress(payload))
+    encoded = httpx.Response(200, headers={"Content-Encoding": "gzip"}, stream=httpx.ByteStream(gzip.compress(payload)))
     plain = httpx.Response(200, stream=httpx.ByteStream(payload))
 
-    assert b"".join(body_chunks(encoded)) == payload
-    assert b"".join(body_chunks(plain)) == payload
+    source = AssetSource(url="https://storage.example/v.mp4", send_key=False)
+    assert b"".join(body_chunks(encoded, source, "tensorpix")) == payload
+    assert b"".join(body_chunks(plain, source, "tensorpix")) == payload
