@@ -7,6 +7,8 @@
     │   ├── JobNotFoundError           404: no such job for this key (not retried)
     │   ├── InvalidResponseError       2xx whose body is not JSON or does not have the documented shape
     │   │   └── UnreadableResponseError  2xx whose body is not JSON at all (truncated, an HTML page)
+    │   ├── CreateOutcomeUnknownError  a create whose answer was lost: a job may exist (never sent again)
+    │   ├── OrphanLookupUnavailableError  the API has no list in which to look for such a job
     │   └── TransientAPIError          worth retrying: the same request may work later
     │       ├── RateLimitedError       429, with the server's ``retry_after`` when it sent one
     │       └── APIUnavailableError    408, 5xx, timeouts and connection errors
@@ -114,6 +116,17 @@ class InvalidResponseError(VideoAPIError):
 
 class UnreadableResponseError(InvalidResponseError):
     """A success status whose body is not JSON (truncated, a proxy's HTML page): a deferred wait polls again."""
+
+
+class CreateOutcomeUnknownError(VideoAPIError):
+    """A create request may have reached the API, but its answer was lost: a job may exist and be billed.
+
+    Never retried in place. The next try of a re-attaching task looks for that job before creating another.
+    """
+
+
+class OrphanLookupUnavailableError(VideoAPIError):
+    """The API (or a gateway in front of it) offers no list in which to look for a job a lost create made."""
 
 
 class TransientAPIError(VideoAPIError):

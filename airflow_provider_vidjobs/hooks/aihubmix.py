@@ -9,10 +9,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from airflow_provider_vidjobs.exceptions import DownloadError
+from pydantic import ValidationError
+
+from airflow_provider_vidjobs.exceptions import DownloadError, OrphanLookupUnavailableError
 from airflow_provider_vidjobs.hooks.base import AssetSource, VideoJobHook, path_segment
+from airflow_provider_vidjobs.hooks.listing import LIST_PAGE_SIZE, MAX_LIST_PAGES, in_window, list_page, same_value
 from airflow_provider_vidjobs.models import (
     COMMON_SPELLINGS,
     GeneratedVideo,
@@ -120,6 +124,24 @@ def normalize(wire: OpenAIVideo, mapper: StatusMapper, videos_url: str | None) -
     )
 
 
+def made_by(wire: OpenAIVideo, request: Mapping[str, Any]) -> bool:
+    """Whether a listed video is what ``request`` (create_video's arguments) would have made.
+
+    The prompt must be the same; model and seconds count where both sides name one (a gateway may fill in
+    defaults), size where both are ``WxH`` (gateways also take ``720P``). Extra params and input images
+    are not echoed by the API, so they cannot count.
+    """
+    if wire.prompt is None or wire.prompt != request.get("prompt"):
+        return False
+    asked_size, echoed_size = parse_size(request.get("size")), parse_size(wire.size)
+    sizes_known = None not in asked_size and None not in echoed_size
+    return (
+        same_value(request.get("model"), wire.model)
+        and same_value(request.get("seconds"), wire.seconds)
+        and (not sizes_known or asked_size == echoed_size)
+    )
+
+
 # ----- the hook ---------------------------------------------------------------------------------
 
 
@@ -181,13 +203,43 @@ class AIHubMixHook(VideoJobHook, api="aihubmix"):
                     input_reference.content_type,
                 )
             }
-            reply = self.request("POST", self.videos_path(), data=form, files=files, idempotent=False)
-        else:
-            if input_reference is not None:
-                fields["input_reference"] = input_reference.as_json()
-            reply = self.request("POST", self.videos_path(), json=fields, idempotent=False)
-        job_id = reply.payload.get("id") if isinstance(reply.payload, dict) else None
-        return self.to_job(reply.payload, str(job_id or "(new video)"))
+            return self.post_create(self.videos_path(), data=form, files=files)
+        if input_reference is not None:
+            fields["input_reference"] = input_reference.as_json()
+        return self.post_create(self.videos_path(), json=fields)
+
+    def create_job(self, request: Mapping[str, Any]) -> VideoJob:
+        """:meth:`create_video` with ``request`` as its keyword arguments."""
+        return self.create_video(**request)
+
+    def find_created_jobs(self, request: Mapping[str, Any], since: datetime, until: datetime) -> list[VideoJob]:
+        """Look through ``GET /v1/videos?order=desc`` (OpenAI documents it; AIHubMix does not, so a 404 or 405
+        there means no way to look) for videos created in the window with the request's prompt, and its
+        model, seconds and size where both the request and the video name one."""
+        found: list[VideoJob] = []
+        params: dict[str, Any] = {"limit": LIST_PAGE_SIZE, "order": "desc"}
+        for _ in range(MAX_LIST_PAGES):
+            page = list_page(self, self.videos_path(), params)
+            items = page.get("data")
+            if not isinstance(items, list):
+                raise OrphanLookupUnavailableError(
+                    "answered its video list without a 'data' list", provider=self.provider
+                )
+            older = False
+            for item in items:
+                try:
+                    wire = OpenAIVideo.model_validate(item)
+                except ValidationError:
+                    continue
+                if wire.created_at is not None and wire.created_at < since:
+                    older = True  # newest first: the rest of the list is older still
+                elif in_window(wire.created_at, since, until) and made_by(wire, request):
+                    found.append(self.normalize(wire, self._api_url()))
+            last = page.get("last_id")
+            if older or page.get("has_more") is not True or not isinstance(last, str) or not last:
+                break
+            params = {**params, "after": last}
+        return sorted(found, key=lambda job: job.created_at or since)
 
     def asset_source(self, job_id: str, variant: str = "video") -> AssetSource:
         """The API's own content route (``/v1/videos/{id}/content?variant=...``), which needs the key."""

@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -26,8 +27,12 @@ from pydantic import BaseModel, ValidationError
 from airflow_provider_vidjobs import url_secrets
 from airflow_provider_vidjobs.exceptions import (
     AuthenticationError,
+    CreateOutcomeUnknownError,
+    InvalidRequestError,
     InvalidResponseError,
     JobNotFoundError,
+    OrphanLookupUnavailableError,
+    RateLimitedError,
     TransientAPIError,
     VideoAPIError,
 )
@@ -60,7 +65,9 @@ class VideoJobHook(BaseHook, ABC):
     :attr:`wire_model`, :meth:`status_table`, :meth:`normalize`, :meth:`job_path` and :attr:`probe_job_id`;
     it MAY override :meth:`validate_job_id`, :meth:`cancel_path` (which sets :attr:`can_cancel`) and
     :attr:`cancel_method`, :attr:`key_prefix` (which paths get the key; the API root is a registry rule),
-    :meth:`job_web_url`, :meth:`asset_source`, and add its own calls (``create_video``).
+    :meth:`job_web_url`, :meth:`asset_source`, :meth:`create_job` (through :meth:`post_create`; sets
+    :attr:`can_create`), :meth:`find_created_jobs` (the orphan lookup; sets :attr:`can_find_created`),
+    and add its own calls (``create_video``).
     """
 
     # ----- from the registry entry (set by ``__init_subclass__(api=...)``) ----------------------
@@ -90,6 +97,10 @@ class VideoJobHook(BaseHook, ABC):
     can_cancel: ClassVar[bool] = False
     #: The HTTP method sent to :meth:`cancel_path` (Replicate cancels with a POST).
     cancel_method: ClassVar[str] = "DELETE"
+    #: Whether the API documents a create: true when the class overrides :meth:`create_job`.
+    can_create: ClassVar[bool] = False
+    #: Whether a lost create's job can be looked for: true when the class overrides :meth:`find_created_jobs`.
+    can_find_created: ClassVar[bool] = False
 
     def __init_subclass__(cls, api: str | None = None, **kwargs: Any) -> None:
         """Take the class attributes from the API's registry entry, so they are declared once."""
@@ -105,6 +116,8 @@ class VideoJobHook(BaseHook, ABC):
             cls.auth_scheme = spec.auth_scheme
             cls.api_root = spec.api_root
         cls.can_cancel = cls.cancel_path is not VideoJobHook.cancel_path
+        cls.can_create = cls.create_job is not VideoJobHook.create_job
+        cls.can_find_created = cls.find_created_jobs is not VideoJobHook.find_created_jobs
 
     def __init__(
         self,
@@ -303,6 +316,67 @@ class VideoJobHook(BaseHook, ABC):
         await self.aget_settings()
         with suppress(JobNotFoundError):
             await self.arequest(self.cancel_method, self.cancel_path(clean, self._root()), job_id=clean)
+
+    # ----- creating jobs (MAY): sent once, and findable again when the answer is lost ----------------
+
+    def create_job(self, request: Mapping[str, Any]) -> VideoJob:
+        """MAY: start a job from ``request`` (the API's create fields) via :meth:`post_create`; sets ``can_create``."""
+        raise NotImplementedError(f"{self.provider} documents no way to create a job")
+
+    def find_created_jobs(self, request: Mapping[str, Any], since: datetime, until: datetime) -> list[VideoJob]:
+        """MAY: the jobs ``request`` created with ``created_at`` in [since, until], earliest first.
+
+        What re-attach calls when an earlier try sent a create whose answer it never read (see
+        :mod:`airflow_provider_vidjobs.reattach`). Raises :class:`OrphanLookupUnavailableError` when there
+        is no list to look in: the API documents none, or a gateway answers its list with 404 or 405.
+        """
+        raise OrphanLookupUnavailableError(
+            "documents no list of jobs in which to look for one whose create answer was lost", provider=self.provider
+        )
+
+    def post_create(self, path: str, **kwargs: Any) -> VideoJob:
+        """POST a create once and read the new job.
+
+        A refusal (400/422, 401/403, 404, 429 after its retries) made no job and is raised as is. Anything
+        after which a job may exist (a 5xx or proxy error, a timeout, a connection cut mid-answer, an
+        unreadable answer or one naming no job) is a :class:`CreateOutcomeUnknownError`: never sent
+        again here, it tells the caller the next try must look for the job before paying for another.
+        """
+        failure: VideoAPIError
+        try:
+            reply = self.request("POST", path, idempotent=False, **kwargs)
+        except (InvalidRequestError, AuthenticationError, JobNotFoundError, RateLimitedError):
+            raise
+        except VideoAPIError as error:
+            failure = error
+        else:
+            payload = reply.payload
+            job_id = payload.get("id") if isinstance(payload, dict) else None
+            if not isinstance(job_id, str) or not job_id:
+                failure = InvalidResponseError("the answer names no job id", provider=self.provider)
+            else:
+                try:
+                    return self.to_job(payload, job_id)
+                except InvalidResponseError as error:
+                    failure = error
+        raise self._lost_create(failure)  # outside the except blocks: nothing of the reply rides on the chain
+
+    def _lost_create(self, failure: VideoAPIError) -> CreateOutcomeUnknownError:
+        vendor = self.api_spec.vendor if self.api_spec else self.provider
+        console = self.api_spec.console_url if self.api_spec else ""
+        return CreateOutcomeUnknownError(
+            f"the create request may have reached {vendor} and made a job (which is billed), but its answer "
+            f"was lost ({failure.summary}); it is not sent again",
+            provider=self.provider,
+            job_id=failure.job_id,
+            http_status=failure.http_status,
+            vendor_message=failure.vendor_message,
+            request_id=failure.request_id,
+            hint="The next try of this task (retries >= 1, reattach=True) looks for that job at the API and waits "
+            "on it instead of creating another; without a retry, look for it in "
+            + (console or f"{vendor}'s web console")
+            + " before running the task again",
+        )
 
     def to_job(self, payload: Any, job_id: str) -> VideoJob:
         """:meth:`parse_job` with validation failures turned into :class:`InvalidResponseError`."""

@@ -30,6 +30,8 @@ class ApiSpec:
     #: ends with it is accepted as is (as OpenAI SDK base URLs are), so it is never added twice.
     api_root: str = ""
     conn_name_attr: str = "conn_id"
+    #: Where a user sees their jobs in the vendor's web app (named when a lost create must be looked for).
+    console_url: str = ""
 
     @property
     def hook_class_name(self) -> str:
@@ -72,6 +74,7 @@ HOOKS: Final[dict[str, ApiSpec]] = {
             default_conn_name="replicate_default",
             auth_scheme="Bearer",
             api_root="/v1",
+            console_url="https://replicate.com/predictions",
         ),
     )
 }

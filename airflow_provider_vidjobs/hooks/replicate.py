@@ -10,13 +10,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Annotated, Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, ValidationError
 
+from airflow_provider_vidjobs.exceptions import OrphanLookupUnavailableError
 from airflow_provider_vidjobs.hooks.base import AssetSource, VideoJobHook, path_segment
+from airflow_provider_vidjobs.hooks.listing import MAX_LIST_PAGES, in_window, list_page, same_value
 from airflow_provider_vidjobs.models import (
     COMMON_SPELLINGS,
     GeneratedVideo,
@@ -197,6 +200,41 @@ def normalize(wire: ReplicatePrediction, mapper: StatusMapper) -> VideoJob:
     )
 
 
+# ----- the orphan lookup: which listed prediction a create request made --------------------------
+
+
+def made_by(wire: ReplicatePrediction, request: Mapping[str, Any]) -> bool:
+    """Whether a listed prediction is what ``request`` (create_prediction's arguments) would have made.
+
+    Its model (``owner/name``) and version id must agree where both sides name one, and every input the
+    request gave must be echoed unchanged. Replicate deletes an API prediction's input after an hour
+    (``data_removed``): then the model, version and creation time are all there is to go on.
+    """
+    version = request.get("version")
+    model = request.get("model") or (str(version).split(":", 1)[0] if version and ":" in str(version) else None)
+    version_id = str(version).rsplit(":", 1)[-1] if version else None
+    if not same_value(model, wire.model):
+        return False
+    if wire.version not in (None, "hidden") and not same_value(version_id, wire.version):
+        return False
+    asked = request.get("input")
+    if wire.input is None or not isinstance(asked, Mapping):
+        return wire.input is None
+    return all(key in wire.input and wire.input[key] == value for key, value in asked.items())
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _cursor(next_url: Any) -> str | None:
+    """The ``cursor`` of a list's ``next`` URL: only it is sent on, to our own path (never the URL's host)."""
+    if not isinstance(next_url, str) or not next_url:
+        return None
+    values = parse_qs(urlsplit(next_url).query).get("cursor")
+    return values[0] if values else None
+
+
 # ----- the hook ---------------------------------------------------------------------------------
 
 
@@ -255,9 +293,41 @@ class ReplicateHook(VideoJobHook, api="replicate"):
             path = f"{self._root()}/models/{path_segment(owner)}/{path_segment(name)}/predictions"
         else:
             path, body["version"] = f"{self._root()}/predictions", version
-        reply = self.request("POST", path, json=body, idempotent=False)
-        job_id = reply.payload.get("id") if isinstance(reply.payload, dict) else None
-        return self.to_job(reply.payload, str(job_id or "(new prediction)"))
+        return self.post_create(path, json=body)
+
+    def create_job(self, request: Mapping[str, Any]) -> VideoJob:
+        """:meth:`create_prediction` with ``request`` as its keyword arguments."""
+        return self.create_prediction(**request)
+
+    def find_created_jobs(self, request: Mapping[str, Any], since: datetime, until: datetime) -> list[VideoJob]:
+        """Look through ``GET /v1/predictions`` (newest first, cursor pages; ``created_after`` and
+        ``created_before`` narrow it where honoured) for predictions of the request's model or version with
+        its input, created in the window."""
+        found: list[VideoJob] = []
+        params: dict[str, Any] = {"created_after": _iso(since), "created_before": _iso(until)}
+        path = f"{self._root()}/predictions"
+        for _ in range(MAX_LIST_PAGES):
+            page = list_page(self, path, params)
+            items = page.get("results")
+            if not isinstance(items, list):
+                raise OrphanLookupUnavailableError(
+                    "answered its prediction list without a 'results' list", provider=self.provider
+                )
+            older = False
+            for item in items:
+                try:
+                    wire = ReplicatePrediction.model_validate(item)
+                except ValidationError:
+                    continue
+                if wire.created_at is not None and wire.created_at < since:
+                    older = True  # newest first: the rest of the list is older still
+                elif in_window(wire.created_at, since, until) and made_by(wire, request):
+                    found.append(self.normalize(wire, self._api_url()))
+            cursor = _cursor(page.get("next"))
+            if older or cursor is None:
+                break
+            params = {**params, "cursor": cursor}
+        return sorted(found, key=lambda job: job.created_at or since)
 
     def asset_source(self, job_id: str, variant: str = "video") -> AssetSource:
         """The output URL. The token goes with it only on the API's own routes (``/v1/files/...``), never to

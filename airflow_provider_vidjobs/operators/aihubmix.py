@@ -19,7 +19,7 @@ from airflow_provider_vidjobs.exceptions import VideoJobError
 from airflow_provider_vidjobs.hooks.aihubmix import AIHubMixHook, InputReference
 from airflow_provider_vidjobs.links import VideoJobLink, push_job_link
 from airflow_provider_vidjobs.polling import PollPolicy
-from airflow_provider_vidjobs.reattach import Reattacher, request_fingerprint
+from airflow_provider_vidjobs.reattach import Reattacher, check_orphan_policy, request_fingerprint
 from airflow_provider_vidjobs.waiting import (
     build_trigger,
     cancel_quietly,
@@ -49,6 +49,10 @@ class AIHubMixCreateVideoOperator(BaseOperator):
     :param timeout: with ``wait_for_completion``, seconds to wait before failing.
     :param reattach: on a retry or after a clear, wait on the job an earlier try created for the same request
         instead of creating (and paying for) another; see README "Re-attach and cancel on kill".
+    :param on_orphaned_intent: when an earlier try sent its create and died before reading the answer, the
+        job it may have made is looked for in the API's list (``GET /v1/videos``) and re-attached to; where
+        the gateway has no list, ``"fail"`` (default) fails the task naming the window to check in the
+        vendor's console, and ``"create"`` creates another (paying twice if the first request made a job).
     :param cancel_on_kill: when a user marks the waiting task failed/success or clears it, ask the API to stop
         the job (``DELETE /v1/videos/{id}``; a deferred wait needs Airflow 3.3+). Off by default.
     :param end_from_trigger: with ``wait_for_completion`` and ``deferrable``, a video that succeeds ends the
@@ -89,6 +93,7 @@ class AIHubMixCreateVideoOperator(BaseOperator):
         status_overrides: Mapping[str, str] | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         reattach: bool = True,
+        on_orphaned_intent: str = "fail",
         cancel_on_kill: bool = False,
         end_from_trigger: bool = False,
         **kwargs: Any,
@@ -112,6 +117,7 @@ class AIHubMixCreateVideoOperator(BaseOperator):
         self.status_overrides = dict(status_overrides or {})
         self.deferrable = deferrable
         self.reattach = reattach
+        self.on_orphaned_intent = check_orphan_policy(on_orphaned_intent)
         self.cancel_on_kill = cancel_on_kill
         self.end_from_trigger = wants_end_from_trigger(self, end_from_trigger)
         if cancel_on_kill:
@@ -135,7 +141,14 @@ class AIHubMixCreateVideoOperator(BaseOperator):
         job = None
         memory = None
         if self.reattach:
-            memory = Reattacher(reattach.store_for(context), request_fingerprint(hook, request), hook, self.log)
+            memory = Reattacher(
+                reattach.store_for(context),
+                request_fingerprint(hook, request),
+                hook,
+                self.log,
+                request=request,
+                on_orphaned_intent=self.on_orphaned_intent,
+            )
             job = memory.reusable_job()
         if job is None:
             job = memory.create(lambda: hook.create_video(**request)) if memory else hook.create_video(**request)

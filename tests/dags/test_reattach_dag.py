@@ -68,3 +68,23 @@ def test_without_a_task_state_store_the_record_is_a_real_variable(
         rows = [row for row in session.query(VariableModel) if row.key.startswith(reattach.VARIABLE_PREFIX)]
         records = [reattach.ReattachRecord.from_json(row.val) for row in rows]
     assert job["id"] in {record.job_id for record in records if record is not None}
+
+
+@pytest.mark.parametrize("lost_answers", [1, 2])
+def test_a_create_whose_answer_was_lost_is_paid_for_once(
+    dag_runner: Any, vidjobs_simulator_session: SimulatorHandle, lost_answers: int
+) -> None:
+    """Issue 22: a reset after the vendor made the job (once, or on every create sent) still pays once."""
+    sim = vidjobs_simulator_session
+    prompt = f"lost create {uuid.uuid4().hex}"
+    rule = {"kind": "reset", "reset_after_bytes": 10, "api": "aihubmix", "method": "POST", "count": lost_answers}
+    sim.control.add_faults(rule)
+    try:
+        result = dag_runner("vidjobs_lost_create", conf={"prompt": prompt})
+    finally:
+        sim.control.clear_faults()
+    assert result.states["create"] == "success"
+    jobs = jobs_with_prompt(sim, prompt)
+    assert len(jobs) == 1  # try 1's job, found by try 2 in the list: one video paid for
+    assert result.xcom("create")["job_id"] == jobs[0]["id"]
+    assert result.xcom("create")["status"] == "succeeded"

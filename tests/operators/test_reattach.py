@@ -137,7 +137,10 @@ def test_a_failed_job_is_not_reused(sim: SimulatorHandle, capsys: pytest.Capture
     assert f"aihubmix job {first['job_id']}, created by an earlier try, ended failed" in capsys.readouterr().out
 
 
-def test_a_job_gone_at_the_api_is_not_reused(sim: SimulatorHandle, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_job_gone_at_the_api_is_not_reused(
+    sim: SimulatorHandle, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reattach, "GONE_CONFIRM_DELAY_S", 0.05)
     state = MemoryTaskState()
     first = operator().execute(new_try(state))
     assert first is not None
@@ -146,7 +149,7 @@ def test_a_job_gone_at_the_api_is_not_reused(sim: SimulatorHandle, capsys: pytes
     assert second is not None
     assert second["job_id"] != first["job_id"]
     assert paid(sim) == 2
-    assert "is gone at the API (404)" in capsys.readouterr().out
+    assert "is gone at the API (404 twice" in capsys.readouterr().out
 
 
 def test_reattach_false_always_creates_and_keeps_no_state(sim: SimulatorHandle) -> None:
@@ -157,19 +160,23 @@ def test_reattach_false_always_creates_and_keeps_no_state(sim: SimulatorHandle) 
     assert state.values == {}
 
 
-def test_a_try_killed_inside_the_window_warns_and_creates(
+def test_a_try_killed_inside_the_window_re_attaches_to_the_job_its_request_made(
     sim: SimulatorHandle, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A record without a job id: the earlier try wrote its intent and died before recording the job."""
+    """A record without a job id: the earlier try wrote its intent and died before recording the job.
+
+    The job its request made is in the API's list (same prompt, created in the window): no second job.
+    """
     state = MemoryTaskState()
-    op = operator()
-    first_context = new_try(state)
-    operator().execute(first_context)
+    first = operator().execute(new_try(state))
+    assert first is not None
     record = state.values[reattach.STATE_KEY]
     state.values[reattach.STATE_KEY] = {**record, "job_id": None}
-    op.execute(new_try(state))
-    assert paid(sim) == 2
-    assert "stopped between sending its create request and recording" in capsys.readouterr().out
+    second = operator().execute(new_try(state))
+    assert second is not None
+    assert second["job_id"] == first["job_id"]
+    assert paid(sim) == 1
+    assert "found the job it made" in capsys.readouterr().out
 
 
 def test_the_job_id_is_recorded_before_anything_else_after_the_post(sim: SimulatorHandle) -> None:

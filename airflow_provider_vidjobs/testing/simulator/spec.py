@@ -72,6 +72,11 @@ class ContractFacts:
     prompt_field: str = "prompt"
     #: Extra control-API fields for test jobs (e.g. an id style with characters a path must encode).
     job_fields: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    #: Where the package hook can create: the keyword arguments of its ``create_job`` request for a test job
+    #: (its simulator timeline comes from a top-level ``sim`` field of the body, in ``extra_params``).
+    create_request: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    #: The endpoint that lists jobs (where the package looks for a job whose create answer was lost), if any.
+    list_endpoint: str | None = None
 
     @property
     def presigned_storage(self) -> bool:

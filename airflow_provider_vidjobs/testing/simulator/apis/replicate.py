@@ -334,6 +334,8 @@ SPEC = SimApi(
             "nulls": ["input.prompt", "model", "logs", "started_at", "urls.web"],
         },
         prompt_field="input.prompt",
+        create_request={"model": "acme/video-model", "input": {"prompt": "a fox in the snow", "seconds": 5}},
+        list_endpoint="GET /v1/predictions",
         file_fields=("output",),
         file_means_done=False,
         reports_error=False,
