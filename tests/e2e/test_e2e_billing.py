@@ -116,6 +116,31 @@ def test_worker_killed_mid_wait_retry_re_attaches(stack: E2EStack, scenario: Sce
     assert "re-attaching to aihubmix job" in stack.rest.task_log(dag_id, run_id, "create", try_number=2)
 
 
+@pytest.mark.scenario("lost create: worker kill -9 after the POST, before the id is recorded")
+def test_worker_killed_before_the_id_was_recorded_pays_once(stack: E2EStack, scenario: ScenarioResult) -> None:
+    """Issue 22: the vendor made the job, the answer never came back, the task process died; try 2 finds it."""
+    assert stack.sim is not None
+    assert stack.rest is not None
+    dag_id, prompt, before = "e2e_reattach_lost_create", _prompt("lost create"), _paid_total(stack)
+    scenario.waits = 1
+    # The next create is committed, then its answer is held for 120 s (the task is killed long before).
+    stack.sim.control.add_faults({"kind": "drop", "delay_s": 120, "api": "aihubmix", "method": "POST", "count": 1})
+    try:
+        run_id = _trigger(stack, dag_id, prompt, {"queued_s": 0, "running_s": 8})
+        wait_until(lambda: _jobs(stack, prompt), timeout=120, what="the create request to reach the API")
+        ti = _ti(stack, dag_id, run_id, "create")
+        assert ti["state"] == "running", ti  # still waiting for the create's answer: no id recorded yet
+        os.kill(int(ti["pid"]), signal.SIGKILL)
+        state = stack.rest.wait_run(dag_id, run_id, timeout=240, check=stack.check)
+    finally:
+        stack.sim.control.clear_faults()
+    assert state == "success"
+    [job] = _jobs(stack, prompt)
+    assert _paid_total(stack) - before == 1
+    _assert_final(stack, dag_id, run_id, "create", job["id"], tries=2)
+    assert "found the job it made" in stack.rest.task_log(dag_id, run_id, "create", try_number=2)
+
+
 @pytest.mark.scenario("re-attach: deferred wait errors in an outage, retry")
 def test_wait_that_errored_in_an_outage_retry_re_attaches(stack: E2EStack, scenario: ScenarioResult) -> None:
     """(b) The failure budget (3 s) runs out while the API is down (8 s); the retry, after it is back, re-attaches."""

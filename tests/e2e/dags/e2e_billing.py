@@ -29,6 +29,21 @@ with DAG("e2e_reattach_worker_killed", schedule=None, start_date=START, catchup=
         retry_delay=timedelta(seconds=1),
     )
 
+with DAG("e2e_reattach_lost_create", schedule=None, start_date=START, catchup=False) as lost_create:
+    # The simulator makes the job and holds its answer; the harness kill -9s the task process before the
+    # id is recorded. Try 2 finds the job in the API's list: one video paid for.
+    AIHubMixCreateVideoOperator(
+        task_id="create",
+        prompt="{{ dag_run.conf['prompt'] }}",
+        extra_params=SIM,
+        wait_for_completion=True,
+        deferrable=True,
+        poll_interval=1,
+        timeout=300,
+        retries=1,
+        retry_delay=timedelta(seconds=1),
+    )
+
 with DAG("e2e_reattach_after_outage", schedule=None, start_date=START, catchup=False) as after_outage:
     # (b) deferrable: the API is down longer than the failure budget, so try 1 ends in an error.
     AIHubMixCreateVideoOperator(
