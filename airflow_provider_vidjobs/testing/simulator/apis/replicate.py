@@ -249,7 +249,7 @@ async def create(state: SimState, req: Request, routed: Routed) -> Response:
     except InvalidInput as exc:
         return problem(422, "Input validation failed", str(exc))
     state.jobs.add(job)
-    state.stats.created(request_fingerprint(REPLICATE, {k: v for k, v in data.items() if k != "sim"}))
+    state.stats.created(request_fingerprint(REPLICATE, {k: v for k, v in data.items() if k != "sim"}), job.id)
     routed.job_id = job.id
     return json_response(201, prediction_json(state, job, req.host_url, state.clock.now()))
 
