@@ -190,12 +190,12 @@ def parse_rule(data: Mapping[str, Any], *, now: float, rule_id: int, default_api
         raise FaultError("reset_mode must be 'rst' or 'fin'")
     if rule.kind == "http_error" and not 400 <= rule.effective_status <= 599:
         raise FaultError("http_error status must be 400-599")
-    if rule.after_commit is not None and rule.kind not in _COMMIT_CHOICE_KINDS:
-        if rule.kind not in _CUT_KINDS or not rule.after_commit:
-            raise FaultError(
-                f"after_commit applies to {sorted(_COMMIT_CHOICE_KINDS)}; {rule.kind} always acts on the answer "
-                "the vendor's handler gave"
-            )
+    settable = rule.kind in _COMMIT_CHOICE_KINDS or (rule.kind in _CUT_KINDS and rule.after_commit)
+    if rule.after_commit is not None and not settable:
+        raise FaultError(
+            f"after_commit applies to {sorted(_COMMIT_CHOICE_KINDS)}; {rule.kind} always acts on the answer "
+            "the vendor's handler gave"
+        )
     return rule
 
 
