@@ -22,7 +22,7 @@ from airflow_provider_vidjobs.testing.simulator.http import (
     text_response,
 )
 from airflow_provider_vidjobs.testing.simulator.protocol import abort_connection
-from airflow_provider_vidjobs.testing.simulator.routing import PrefixTable, Routed, fixed
+from airflow_provider_vidjobs.testing.simulator.routing import PrefixTable, Routed, disabled_status, fixed
 from airflow_provider_vidjobs.testing.simulator.spec import Router
 from airflow_provider_vidjobs.testing.simulator.state import SimState
 
@@ -61,6 +61,8 @@ class SimulatorApp:
         router = self._routes.match(req.segments)
         if router is not None:
             routed = router(state, req)
+            if state.disabled_endpoints:
+                _disable(state, routed)
         else:
             routed = Routed("none", "unmatched", fixed(text_response(404, "Not Found", b"text/plain")))
         try:
@@ -167,6 +169,14 @@ class SimulatorApp:
         # The connection is gone: this closing message is dropped by uvicorn, which then
         # does not log the response as incomplete.
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _disable(state: SimState, routed: Routed) -> None:
+    """A route this server is configured not to have answers the API's own error (404 unless set)."""
+    status = disabled_status(state.disabled_endpoints, routed.endpoint)
+    spec = apis.APIS.get(routed.api)
+    if status is not None and spec is not None:
+        routed.handler = fixed(spec.status_error(status, None))
 
 
 def _fired(sel: Selection) -> list[FaultRule]:

@@ -470,6 +470,7 @@ SPEC = SimApi(
     contract=ContractFacts(
         job_endpoint=EP_RETRIEVE,
         asset_endpoint=EP_CONTENT,
+        list_endpoint=EP_LIST,
         fixture="aihubmix_retrieve_video.json",
         sample_id="5fWV19OuBTZ4Uh6PkLTb8491Ys1/SdrYAJjsi+xp7jam1crb04v/oA==",
         wire_statuses=WIRE_STATUS,
