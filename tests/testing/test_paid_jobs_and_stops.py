@@ -21,7 +21,7 @@ def test_creates_are_counted_per_request_fingerprint(sim: SimulatorHandle, http:
     assert creates["total"] == 3
     assert sorted(creates["by_fingerprint"].values()) == [1, 2]
     sim.control.reset_stats()
-    assert sim.control.stats()["creates"] == {"total": 0, "by_fingerprint": {}}
+    assert sim.control.stats()["creates"] == {"total": 0, "by_fingerprint": {}, "jobs": {}}
 
 
 def test_an_uploaded_file_counts_by_its_name_type_and_size(sim: SimulatorHandle, http: httpx.Client) -> None:

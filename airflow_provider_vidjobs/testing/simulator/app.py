@@ -5,6 +5,7 @@ altered bodies), auth, handler, counters, send."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -21,11 +22,14 @@ from airflow_provider_vidjobs.testing.simulator.http import (
     text_response,
 )
 from airflow_provider_vidjobs.testing.simulator.protocol import abort_connection
-from airflow_provider_vidjobs.testing.simulator.routing import PrefixTable, Routed, fixed
+from airflow_provider_vidjobs.testing.simulator.routing import PrefixTable, Routed, disabled_status, fixed
 from airflow_provider_vidjobs.testing.simulator.spec import Router
 from airflow_provider_vidjobs.testing.simulator.state import SimState
 
 log = logging.getLogger(__name__)
+
+#: The status a ``drop`` fault is counted with: no answer at all.
+NO_ANSWER = 0
 
 _DEFAULT_HTML = (
     "<!DOCTYPE html>\n<html><head><title>Service temporarily unavailable</title></head>\n"
@@ -57,6 +61,8 @@ class SimulatorApp:
         router = self._routes.match(req.segments)
         if router is not None:
             routed = router(state, req)
+            if state.disabled_endpoints:
+                _disable(state, routed)
         else:
             routed = Routed("none", "unmatched", fixed(text_response(404, "Not Found", b"text/plain")))
         try:
@@ -79,28 +85,74 @@ class SimulatorApp:
             else:
                 for rule in _fired(sel):
                     state.stats.fault_fired(rule.kind)
-        if sel is not None and sel.delay_s > 0:
+        if sel is None:
+            resp = await self._handle(state, req, routed)
+            await self._send(state, req, routed, resp, send)
+            return
+        if sel.delay_s > 0:
             await asyncio.sleep(sel.delay_s)
-        cut = sel.response if sel is not None else None
+        cut = sel.response
+        if cut is not None and not cut.commits:
+            # The fault stands in front of the vendor: its handler never sees the request.
+            if cut.kind == "drop":
+                await self._drop(req, routed, cut)
+                return
+            await self._send(state, req, routed, _fault_response(routed.api, cut), send)
+            return
+        resp = await self._handle(state, req, routed)
+        if sel.delay_after_s > 0:
+            await asyncio.sleep(sel.delay_after_s)
+        if cut is not None and cut.kind == "drop":
+            await self._drop(req, routed, cut)
+            return
         if cut is not None and cut.kind in ("http_error", "html"):
-            resp = _fault_response(routed.api, cut)
-        else:
-            denied = routed.auth(state, req) if routed.auth is not None else None
-            resp = denied if denied is not None else await routed.handler(state, req, routed)
-            if sel is not None and sel.modifiers:
-                _modify(resp, sel.modifiers)
-        spec = apis.APIS.get(routed.api)
-        if spec is not None and spec.response_headers is not None:
-            resp.headers.extend(spec.response_headers())
-        state.stats.record(routed.endpoint, routed.job_id, resp.status)
+            # The vendor answered (a create committed); a proxy in front of it answers instead.
+            resp = _fault_response(routed.api, cut, proxy=True)
+        elif sel.modifiers:
+            _modify(resp, sel.modifiers)
         if cut is not None and cut.kind == "truncated_json":
             body = resp.encoded()
             resp.body = body[: max(1, len(body) // 2)]
             resp.stream = None
         if cut is not None and cut.kind == "reset":
+            self._finish(state, routed, resp)
             await self._reset(req, resp, cut, send)
             return
+        await self._send(state, req, routed, resp, send)
+
+    @staticmethod
+    async def _handle(state: SimState, req: Request, routed: Routed) -> Response:
+        """Authentication, then the route's handler: the vendor's own answer."""
+        denied = routed.auth(state, req) if routed.auth is not None else None
+        return denied if denied is not None else await routed.handler(state, req, routed)
+
+    @staticmethod
+    def _finish(state: SimState, routed: Routed, resp: Response) -> None:
+        """Add the API's own headers and count the answer."""
+        spec = apis.APIS.get(routed.api)
+        if spec is not None and spec.response_headers is not None:
+            resp.headers.extend(spec.response_headers())
+        state.stats.record(routed.endpoint, routed.job_id, resp.status)
+
+    async def _send(self, state: SimState, req: Request, routed: Routed, resp: Response, send: Send) -> None:
+        self._finish(state, routed, resp)
         await send_response(send, resp, head_only=req.method == "HEAD")
+
+    async def _drop(self, req: Request, routed: Routed, rule: FaultRule) -> None:
+        """Answer nothing: hold the connection ``delay_s`` (less if the client leaves), then drop it.
+
+        Counted with status 0 ("no answer")."""
+        self.state.stats.record(routed.endpoint, routed.job_id, NO_ANSWER)
+        if rule.delay_s > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(req.disconnected(), rule.delay_s)
+        record = self.state.tracker.record_for(req.scope.get("client"))
+        if record is not None:
+            await abort_connection(record.transport, rst=rule.reset_mode == "rst", settle_s=0)
+        # Wait until the server has seen the connection go, so that returning without a response is
+        # not answered with a 500 by uvicorn.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(req.disconnected(), 1.0)
 
     async def _reset(self, req: Request, resp: Response, rule: FaultRule, send: Send) -> None:
         """Send the headers (full Content-Length) and part of the body, then drop the connection."""
@@ -117,6 +169,14 @@ class SimulatorApp:
         # The connection is gone: this closing message is dropped by uvicorn, which then
         # does not log the response as incomplete.
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _disable(state: SimState, routed: Routed) -> None:
+    """A route this server is configured not to have answers the API's own error (404 unless set)."""
+    status = disabled_status(state.disabled_endpoints, routed.endpoint)
+    spec = apis.APIS.get(routed.api)
+    if status is not None and spec is not None:
+        routed.handler = fixed(spec.status_error(status, None))
 
 
 def _fired(sel: Selection) -> list[FaultRule]:
@@ -138,13 +198,16 @@ def _modify(resp: Response, modifiers: list[FaultRule]) -> None:
                 resp.add_header(name, value)
 
 
-def _fault_response(api: str, rule: FaultRule) -> Response:
-    """The response an ``http_error`` or ``html`` rule answers with, in the vendor's own shape."""
+def _fault_response(api: str, rule: FaultRule, *, proxy: bool = False) -> Response:
+    """The response an ``http_error`` or ``html`` rule answers with, in the vendor's own shape (``proxy``:
+    after the vendor answered, so a proxy in front of it speaks, with nginx's page unless ``body`` is set)."""
     if rule.kind == "html":
         resp = text_response(rule.effective_status, rule.body or _DEFAULT_HTML, errors.HTML)
     elif rule.body is not None:
         ctype = rule.content_type or ("application/json" if rule.body.lstrip().startswith("{") else "text/plain")
         resp = text_response(rule.effective_status, rule.body, ctype.encode())
+    elif proxy:
+        resp = errors.nginx_html(rule.effective_status)
     elif api in apis.APIS:
         resp = apis.APIS[api].status_error(rule.effective_status, rule.retry_after)
     elif api == storage_api.API:

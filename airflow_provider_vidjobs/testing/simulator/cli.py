@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from airflow_provider_vidjobs.testing.simulator import apis
+from airflow_provider_vidjobs.testing.simulator import apis, routing
 from airflow_provider_vidjobs.testing.simulator.config import SimulatorConfig
 from airflow_provider_vidjobs.testing.simulator.timeline import OUTCOMES
 
@@ -28,6 +28,15 @@ def _json_object(text: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise argparse.ArgumentTypeError("expected a JSON object")
     return value
+
+
+def _endpoint_status(text: str) -> tuple[str, int]:
+    endpoint, _, status = text.rpartition("=") if "=" in text else (text, "", "404")
+    try:
+        [(name, code)] = routing.disabled_endpoints({endpoint.strip(): int(status)}).items()
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return name, code
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,6 +88,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N[:RETRY_AFTER]",
         help="the next N vendor requests get 429",
     )
+    p.add_argument(
+        "--disable-endpoint",
+        action="append",
+        default=[],
+        type=_endpoint_status,
+        metavar="ENDPOINT[=STATUS]",
+        help="serve without this route, e.g. 'GET /v1/videos' (a gateway with no list): it answers 404 or STATUS",
+    )
     o = p.add_argument_group("other")
     o.add_argument("--seed", type=int, help="seed ids and progress noise")
     o.add_argument("--storage-secret", help="HMAC secret of storage URLs (default: random)")
@@ -112,6 +129,7 @@ def config_from_args(ns: argparse.Namespace) -> SimulatorConfig:
         if retry_after:
             rule["retry_after"] = float(retry_after)
         faults.append(rule)
+    disabled = dict(ns.disable_endpoint)
     keys = {
         name: [] if getattr(ns, f"no_{name}_keys") else (getattr(ns, f"{name}_key") or [spec.default_key])
         for name, spec in apis.APIS.items()
@@ -126,6 +144,7 @@ def config_from_args(ns: argparse.Namespace) -> SimulatorConfig:
         options={name: getattr(ns, name) for name in apis.options()},
         timeline=timeline,
         faults=faults,
+        disabled_endpoints=disabled,
         seed=ns.seed,
         storage_secret=ns.storage_secret,
         keep_alive_timeout_s=ns.keep_alive_timeout_s,

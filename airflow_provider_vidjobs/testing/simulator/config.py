@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from airflow_provider_vidjobs.testing.simulator import apis
+from airflow_provider_vidjobs.testing.simulator import apis, routing
 
 
 def default_keys() -> dict[str, list[str]]:
@@ -38,6 +38,9 @@ class SimulatorConfig:
     timeline: dict[str, Any] = dataclasses.field(default_factory=dict)
     #: Global fault rules active from start-up (JSON objects, see ``faults``).
     faults: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    #: Endpoints the server does not have (a gateway without a list route): route template -> the status
+    #: answered, in the API's own error shape (a list of templates means 404). See ``routing.disabled_endpoints``.
+    disabled_endpoints: dict[str, int] = dataclasses.field(default_factory=dict)
     #: Seed for ids and progress noise (None: random).
     seed: int | None = None
     #: HMAC secret for storage URLs (None: random per process).
@@ -63,6 +66,7 @@ class SimulatorConfig:
         options: dict[str, Any] | None = None,
         timeline: dict[str, Any] | None = None,
         faults: list[dict[str, Any]] | None = None,
+        disabled_endpoints: dict[str, int] | list[str] | None = None,
         seed: int | None = None,
         storage_secret: str | None = None,
         keep_alive_timeout_s: float = 15.0,
@@ -88,6 +92,7 @@ class SimulatorConfig:
         self.poll_after_ms = poll_after_ms
         self.timeline = dict(timeline or {})
         self.faults = list(faults or [])
+        self.disabled_endpoints = routing.disabled_endpoints(disabled_endpoints)
         self.seed = seed
         self.storage_secret = storage_secret
         self.keep_alive_timeout_s = keep_alive_timeout_s

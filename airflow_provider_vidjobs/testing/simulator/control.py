@@ -70,6 +70,19 @@ class SimulatorControl:
         result: dict[str, Any] = self._call("POST", "/_sim/config", fields)
         return result
 
+    def disable_endpoints(self, *endpoints: str, status: int = 404) -> dict[str, int]:
+        """Make the server lack these endpoints (route templates as the counters name them, e.g.
+        ``"GET /v1/videos"``): they answer ``status`` (404, or 405) in the API's own error shape.
+        Adds to those already disabled; returns them all."""
+        current: dict[str, int] = dict(self.config().get("disabled_endpoints") or {})
+        current.update(dict.fromkeys(endpoints, status))
+        result: dict[str, int] = self.set_config(disabled_endpoints=current)["disabled_endpoints"]
+        return result
+
+    def enable_endpoints(self) -> None:
+        """Serve every endpoint again."""
+        self.set_config(disabled_endpoints={})
+
     def set_time_scale(self, time_scale: float) -> None:
         """Make simulated time run ``time_scale`` times faster from now on."""
         self._call("POST", "/_sim/clock", {"time_scale": time_scale})

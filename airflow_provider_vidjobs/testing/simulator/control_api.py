@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from airflow_provider_vidjobs.testing.simulator import apis
+from airflow_provider_vidjobs.testing.simulator import apis, routing
 from airflow_provider_vidjobs.testing.simulator.faults import FaultError, FaultRule
 from airflow_provider_vidjobs.testing.simulator.http import Request, Response, json_response
 from airflow_provider_vidjobs.testing.simulator.jobs import Job
@@ -96,7 +96,7 @@ async def _dispatch(state: SimState, req: Request) -> Response:
 
 def _update_config(state: SimState, data: dict[str, Any]) -> None:
     options = apis.options()
-    known = {"time_scale", "url_ttl_s", "poll_after_ms", "timeline", "keys", *options}
+    known = {"time_scale", "url_ttl_s", "poll_after_ms", "timeline", "keys", "disabled_endpoints", *options}
     unknown = set(data) - known
     if unknown:
         raise _fail(400, f"unknown config field(s) {sorted(unknown)}; known: {sorted(known)}")
@@ -112,6 +112,8 @@ def _update_config(state: SimState, data: dict[str, Any]) -> None:
                 state.options[name] = option.check(data[name])
             except ValueError as exc:
                 raise _fail(400, str(exc)) from None
+    if "disabled_endpoints" in data:
+        state.disabled_endpoints = routing.disabled_endpoints(data["disabled_endpoints"])
     if "timeline" in data:
         state.default_timeline = state.default_timeline.updated(data["timeline"] or {})
     if "keys" in data:

@@ -4,10 +4,18 @@ A rule is global (held by ``FaultBook``) or attached to one job. Kinds:
 
 - ``http_error``: answer ``status`` (429/500/502/503/...) in the vendor's own error shape, with
   ``Retry-After`` as seconds, as an HTTP date, or absent, and optionally ``retry-after-ms``.
-- ``latency``: wait ``delay_s`` (real seconds) before answering normally.
-- ``reset``: send the headers and part of the body, then drop the connection (TCP RST).
-- ``truncated_json``: status 200, the JSON body cut short.
-- ``html``: status 200 (or ``status``), an HTML page instead of JSON.
+  With ``after_commit`` the vendor's handler runs first (a create commits, the job exists and is paid
+  for) and the answer is lost on the way back: a proxy in front of the vendor answers instead, with
+  nginx's HTML error page unless ``body`` is given (``status`` 502 or 504 as a gateway sends them).
+- ``latency``: wait ``delay_s`` (real seconds) before answering normally; with ``after_commit`` the wait
+  comes after the handler ran (the job exists while the client is still waiting).
+- ``reset``: send the headers and ``reset_after_bytes`` of the body (default half; 0: headers only), then
+  drop the connection (TCP RST, or FIN with ``reset_mode: "fin"``). The handler always runs first.
+- ``truncated_json``: status 200, the JSON body cut short. The handler always runs first.
+- ``html``: status 200 (or ``status``), an HTML page instead of JSON (``after_commit`` as ``http_error``).
+- ``drop``: no answer at all. The handler runs (unless ``after_commit`` is false: the request never
+  reached the vendor), the connection is held for ``delay_s`` real seconds (ended early if the client
+  gives up: a client timeout shorter than ``delay_s`` sees nothing), then dropped with a TCP RST (or FIN).
 - ``unknown_status``: the job's ``status`` field reads ``value``.
 - ``drift``: schema drift: ``extra`` keys added, ``remove`` keys dropped, ``nulls`` set to null
   (dotted paths reach nested objects), ``seconds_as_number`` sends a string ``seconds`` field as a number.
@@ -22,7 +30,11 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-RESPONSE_KINDS = frozenset({"http_error", "reset", "truncated_json", "html"})
+RESPONSE_KINDS = frozenset({"http_error", "reset", "truncated_json", "html", "drop"})
+#: Kinds that cut or replace the vendor's own answer, so its handler always runs first.
+_CUT_KINDS = frozenset({"reset", "truncated_json"})
+#: Kinds whose ``after_commit`` may be set (``drop`` defaults to true, the others to false).
+_COMMIT_CHOICE_KINDS = frozenset({"http_error", "html", "latency", "drop"})
 MODIFIER_KINDS = frozenset({"unknown_status", "drift", "headers"})
 FAULT_KINDS = frozenset({"latency"}) | RESPONSE_KINDS | MODIFIER_KINDS
 
@@ -56,6 +68,8 @@ class FaultRule:
     delay_s: float = 0.0
     reset_after_bytes: int | None = None
     reset_mode: str = "rst"
+    #: Run the vendor's handler first (None: the kind's default, see ``commits``).
+    after_commit: bool | None = None
     value: str = "MYSTERY_STATE"
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
     remove: list[str] = dataclasses.field(default_factory=list)
@@ -77,6 +91,13 @@ class FaultRule:
         if self.status is not None:
             return self.status
         return 200 if self.kind == "html" else 503
+
+    @property
+    def commits(self) -> bool:
+        """True when the vendor's handler runs before the fault acts (a create then exists and is counted)."""
+        if self.after_commit is not None:
+            return self.after_commit
+        return self.kind in _CUT_KINDS or self.kind == "drop"
 
     def exhausted(self, now: float) -> bool:
         """True once it can never fire again."""
@@ -144,8 +165,8 @@ def parse_rule(data: Mapping[str, Any], *, now: float, rule_id: int, default_api
                 values[key] = int(raw)
             elif key in _FLOAT:
                 values[key] = float(raw)
-            elif key == "seconds_as_number":
-                values[key] = bool(raw)
+            elif key in ("seconds_as_number", "after_commit"):
+                values[key] = _bool(key, raw)
             elif key in ("extra", "headers"):
                 if not isinstance(raw, Mapping):
                     raise FaultError(f"{key} must be an object")
@@ -169,7 +190,21 @@ def parse_rule(data: Mapping[str, Any], *, now: float, rule_id: int, default_api
         raise FaultError("reset_mode must be 'rst' or 'fin'")
     if rule.kind == "http_error" and not 400 <= rule.effective_status <= 599:
         raise FaultError("http_error status must be 400-599")
+    settable = rule.kind in _COMMIT_CHOICE_KINDS or (rule.kind in _CUT_KINDS and rule.after_commit)
+    if rule.after_commit is not None and not settable:
+        raise FaultError(
+            f"after_commit applies to {sorted(_COMMIT_CHOICE_KINDS)}; {rule.kind} always acts on the answer "
+            "the vendor's handler gave"
+        )
     return rule
+
+
+def _bool(key: str, raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.lower() in ("true", "false"):
+        return raw.lower() == "true"
+    raise FaultError(f"{key} must be true or false")
 
 
 @dataclasses.dataclass
@@ -177,13 +212,15 @@ class Selection:
     """The faults that fire on one request."""
 
     delay_s: float = 0.0
+    #: Latency added after the handler ran (``latency`` rules with ``after_commit``).
+    delay_after_s: float = 0.0
     response: FaultRule | None = None
     modifiers: list[FaultRule] = dataclasses.field(default_factory=list)
 
     @property
     def any(self) -> bool:
         """True if anything fired."""
-        return bool(self.delay_s or self.response or self.modifiers)
+        return bool(self.delay_s or self.delay_after_s or self.response or self.modifiers)
 
 
 def select(
@@ -199,7 +236,10 @@ def select(
         if not rule.take():
             continue
         if rule.kind == "latency":
-            sel.delay_s += rule.delay_s
+            if rule.commits:
+                sel.delay_after_s += rule.delay_s
+            else:
+                sel.delay_s += rule.delay_s
         elif rule.kind in RESPONSE_KINDS:
             sel.response = rule
         else:

@@ -80,6 +80,13 @@ class Request:
             self._body = b"".join(chunks)
         return self._body
 
+    async def disconnected(self) -> None:
+        """Return once the client has gone (the rest of an unread body is discarded)."""
+        while True:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                return
+
 
 class StreamBody:
     """A body of known length produced chunk by chunk (large assets are never held in memory)."""

@@ -4,8 +4,9 @@ per-job faults and counters, the auth check and the handler), and the prefix tab
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Generic, TypeVar
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from airflow_provider_vidjobs.testing.simulator.http import Request, Response
 
@@ -52,3 +53,35 @@ class PrefixTable(Generic[T]):
             if tuple(segments[: len(prefix)]) == prefix:
                 return target
         return None
+
+
+_ENDPOINT = re.compile(r"^(?:(?:GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) )?/\S*$")
+
+
+def disabled_endpoints(value: Any) -> dict[str, int]:
+    """Validate endpoints a simulated server does not have: a list of route templates as the counters name
+    them (``"GET /v1/videos"``, or ``"/v1/videos"`` for every method), answered 404, or a mapping of
+    them to the status to answer instead (``{"GET /v1/videos": 405}``). Raises ``ValueError``."""
+    if value is None:
+        return {}
+    items: Mapping[Any, Any] = value if isinstance(value, Mapping) else dict.fromkeys(_as_list(value), 404)
+    out: dict[str, int] = {}
+    for name, status in items.items():
+        if not isinstance(name, str) or not _ENDPOINT.match(name):
+            raise ValueError(f"disabled endpoint {name!r} must look like 'GET /v1/videos' or '/v1/videos'")
+        if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
+            raise ValueError(f"disabled endpoint {name!r}: status must be an integer 400-599")
+        out[name] = status
+    return out
+
+
+def _as_list(value: Any) -> list[Any]:
+    if isinstance(value, str) or not isinstance(value, list | tuple | set | frozenset):
+        raise ValueError("disabled_endpoints must be a list of endpoints or an object of endpoint -> status")
+    return list(value)
+
+
+def disabled_status(disabled: Mapping[str, int], endpoint: str) -> int | None:
+    """The status a disabled ``endpoint`` answers (its full name first, then its path alone), or None."""
+    status = disabled.get(endpoint)
+    return status if status is not None else disabled.get(endpoint.partition(" ")[2])

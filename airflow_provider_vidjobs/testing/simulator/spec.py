@@ -70,6 +70,9 @@ class ContractFacts:
     reports_error: bool = True
     #: Dotted key of the prompt in the job JSON (``input.prompt`` where it nests); the hook's prompt is read there.
     prompt_field: str = "prompt"
+    #: The endpoint that lists jobs (``"GET /v1/predictions"``), or None when the API documents none. A test
+    #: can take it away with ``disabled_endpoints`` to play a gateway that lacks it.
+    list_endpoint: str | None = None
     #: Extra control-API fields for test jobs (e.g. an id style with characters a path must encode).
     job_fields: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     #: Where the package hook can create: the keyword arguments of its ``create_job`` request for a test job

@@ -42,6 +42,8 @@ class SimState:
         #: Live per-API options (``SimApi.options``), by name.
         self.options: dict[str, Any] = dict(cfg.options)
         self.default_timeline = Timeline().updated(cfg.timeline)
+        #: Endpoints this server does not have: route template -> status (``routing.disabled_endpoints``).
+        self.disabled_endpoints: dict[str, int] = dict(cfg.disabled_endpoints)
         for raw in cfg.faults:
             self.faults.add(self.new_rule(raw))
         self.stats.reset()
@@ -57,6 +59,7 @@ class SimState:
             "url_ttl_s": self.url_ttl_s,
             "poll_after_ms": self.poll_after_ms,
             **self.options,
+            "disabled_endpoints": dict(self.disabled_endpoints),
             "timeline": self.default_timeline.to_dict(),
             "keys": {api: sorted(keys) for api, keys in self.keys.items()},
             "now": self.clock.now(),

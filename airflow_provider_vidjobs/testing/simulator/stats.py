@@ -129,13 +129,17 @@ class Stats:
         self.storage_auth_leaks = 0
         #: Accepted (paid) create requests per request fingerprint (see :func:`request_fingerprint`).
         self.creates: dict[str, int] = {}
+        #: The jobs those creates made, per fingerprint, in creation order.
+        self.created_jobs: dict[str, list[str]] = {}
         #: Jobs stopped by a vendor ``DELETE`` while queued or running: id -> the phase they were in.
         self.stopped: dict[str, str] = {}
         self.connections.reset_counters()
 
-    def created(self, fingerprint: str) -> None:
-        """Count one accepted create request (a job someone pays for)."""
+    def created(self, fingerprint: str, job_id: str | None = None) -> None:
+        """Count one accepted create request (a job someone pays for), and remember its job."""
         self.creates[fingerprint] = self.creates.get(fingerprint, 0) + 1
+        if job_id is not None:
+            self.created_jobs.setdefault(fingerprint, []).append(job_id)
 
     def job_stopped(self, job_id: str, phase: str) -> None:
         """Note a job deleted before it ended."""
@@ -166,7 +170,11 @@ class Stats:
             "jobs": {k: c.view() for k, c in self.jobs.items()},
             "faults_fired": dict(self.faults_fired),
             "storage_auth_leaks": self.storage_auth_leaks,
-            "creates": {"total": sum(self.creates.values()), "by_fingerprint": dict(self.creates)},
+            "creates": {
+                "total": sum(self.creates.values()),
+                "by_fingerprint": dict(self.creates),
+                "jobs": {k: list(v) for k, v in self.created_jobs.items()},
+            },
             "stopped_jobs": dict(self.stopped),
             "connections": self.connections.view(),
         }

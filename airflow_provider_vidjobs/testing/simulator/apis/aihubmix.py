@@ -341,7 +341,7 @@ async def create(state: SimState, req: Request, routed: Routed) -> Response:
     except InvalidParam as exc:
         return openai_error(400, exc.message, param=exc.param, code=exc.code)
     state.jobs.add(job)
-    state.stats.created(request_fingerprint(AIHUBMIX, data))
+    state.stats.created(request_fingerprint(AIHUBMIX, data), job.id)
     routed.job_id = job.id
     return _video_response(state, job)
 
@@ -365,7 +365,7 @@ async def remix(state: SimState, req: Request, routed: Routed) -> Response:
     except InvalidParam as exc:
         return openai_error(400, exc.message, param=exc.param, code=exc.code)
     state.jobs.add(job)
-    state.stats.created(request_fingerprint(AIHUBMIX, {"remix_of": source.id, **data}))
+    state.stats.created(request_fingerprint(AIHUBMIX, {"remix_of": source.id, **data}), job.id)
     return _video_response(state, job)
 
 
@@ -470,6 +470,7 @@ SPEC = SimApi(
     contract=ContractFacts(
         job_endpoint=EP_RETRIEVE,
         asset_endpoint=EP_CONTENT,
+        list_endpoint=EP_LIST,
         fixture="aihubmix_retrieve_video.json",
         sample_id="5fWV19OuBTZ4Uh6PkLTb8491Ys1/SdrYAJjsi+xp7jam1crb04v/oA==",
         wire_statuses=WIRE_STATUS,

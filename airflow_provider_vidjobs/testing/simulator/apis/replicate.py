@@ -3,10 +3,13 @@ and ``/v1/models``, Bearer auth, problem-details errors, the prediction JSON wit
 cancel, 26-character ids, outputs in pre-signed storage, the default key).
 
 Endpoints as Replicate's reference documents them (see ``docs/apis/replicate.md``):
-``GET /v1/predictions/{id}``, ``POST /v1/predictions/{id}/cancel``, and create by version
-(``POST /v1/predictions``) or by official model (``POST /v1/models/{owner}/{name}/predictions``).
+``GET /v1/predictions/{id}``, ``POST /v1/predictions/{id}/cancel``, create by version
+(``POST /v1/predictions``) or by official model (``POST /v1/models/{owner}/{name}/predictions``), and the
+list (``GET /v1/predictions``: newest first, 100 a page, cursor URLs, ``created_after``/``created_before``).
 Outputs come from the simulator's pre-signed storage (``/_storage/replicate/...``), as Replicate's come
 from ``replicate.delivery``: a URL that needs no API token.
+
+Longer than ~400 lines on purpose: one API is one module (the simulator's plug-in contract).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import dataclasses
 import datetime as dt
 import json
 from typing import TYPE_CHECKING, Any, cast
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode
 
 from airflow_provider_vidjobs.testing.simulator.http import Request, Response, json_response
 from airflow_provider_vidjobs.testing.simulator.jobs import COMPLETED, FAILED, QUEUED, RUNNING, Job
@@ -35,6 +38,9 @@ EP_CREATE = "POST /v1/predictions"
 EP_CREATE_MODEL = "POST /v1/models/{owner}/{name}/predictions"
 EP_GET = "GET /v1/predictions/{prediction_id}"
 EP_CANCEL = "POST /v1/predictions/{prediction_id}/cancel"
+EP_LIST = "GET /v1/predictions"
+#: Predictions per page of the list, as Replicate documents it (no parameter changes it).
+PAGE_SIZE = 100
 EP_STORAGE = storage_endpoint(REPLICATE)
 DEFAULT_MODEL = "minimax/video-01"
 DEFAULT_VERSION = "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa"
@@ -132,13 +138,16 @@ def new_id(state: SimState) -> str:
 
 
 def route(state: SimState, req: Request) -> Routed:
-    """Match ``/v1/predictions[/{id}[/cancel]]`` and ``/v1/models/{owner}/{name}/predictions``."""
+    """Match ``/v1/predictions[/{id}[/cancel]]`` (the bare path: create and list) and
+    ``/v1/models/{owner}/{name}/predictions``."""
     segs, method = req.segments, req.method
     n = len(segs)
     if n == 5 and segs[1] == "models" and segs[4] == "predictions" and segs[2] and segs[3]:
         handler = create if method == "POST" else fixed(_not_allowed())
         return Routed(REPLICATE, EP_CREATE_MODEL, handler, authenticate)
     if n == 2 and segs[1] == "predictions":
+        if method in ("GET", "HEAD"):
+            return Routed(REPLICATE, EP_LIST, list_predictions, authenticate)
         return Routed(REPLICATE, EP_CREATE, create if method == "POST" else fixed(_not_allowed()), authenticate)
     if n in (3, 4) and segs[1] == "predictions" and segs[2]:
         job_id = segs[2]
@@ -206,6 +215,15 @@ def prediction_json(state: SimState, job: ReplicateJob, base_url: str, now: floa
     return doc
 
 
+def list_item(state: SimState, job: ReplicateJob, base_url: str, now: float) -> dict[str, Any]:
+    """A prediction as the list shows it: the documented example's keys, i.e. the GET's without ``logs``,
+    plus ``source`` (``"api"``; the simulator has no web-created predictions)."""
+    item = prediction_json(state, job, base_url, now)
+    item.pop("logs", None)
+    item["source"] = "api"
+    return item
+
+
 # ----- handlers -----------------------------------------------------------------------------------
 
 
@@ -215,6 +233,86 @@ async def get_prediction(state: SimState, req: Request, routed: Routed) -> Respo
     if job is None:
         return _not_found()
     return json_response(200, prediction_json(state, job, req.host_url, state.clock.now()))
+
+
+async def list_predictions(state: SimState, req: Request, routed: Routed) -> Response:
+    """``GET /v1/predictions[?created_after&created_before&cursor]``: ``{next, previous, results}``.
+
+    Newest first, ``PAGE_SIZE`` a page. ``next`` and ``previous`` are URLs holding an opaque ``cursor`` (as
+    Django REST framework's cursor pagination makes them: a position in the ordering, so a prediction
+    created between two page reads shifts nothing) and the filters; null at either end. ``created_after``
+    keeps predictions created at or after it, ``created_before`` those created before it (ISO 8601).
+    """
+    query = req.query
+    try:
+        since = _instant(query, "created_after")
+        until = _instant(query, "created_before")
+    except InvalidInput as exc:
+        return problem(400, "Bad request", str(exc))
+    jobs = [
+        cast(ReplicateJob, j)
+        for j in state.jobs.all(REPLICATE)
+        if (since is None or j.created >= since) and (until is None or j.created < until)
+    ]
+    jobs.sort(key=lambda j: j.created, reverse=True)  # stable: same-instant jobs keep their order
+    start, reverse = 0, False
+    if query.get("cursor"):
+        try:
+            position, offset, reverse = _decode_cursor(query["cursor"])
+        except ValueError:
+            return problem(404, "Not found", "Invalid cursor")
+        newer = sum(1 for j in jobs if j.created > position)
+        start = newer + min(offset, sum(1 for j in jobs if j.created == position))
+    first = max(0, start - PAGE_SIZE) if reverse else start
+    page = jobs[first : first + PAGE_SIZE] if not reverse else jobs[first:start]
+    end = first + len(page)
+    base = req.host_url
+    now = state.clock.now()
+    return json_response(
+        200,
+        {
+            "next": _page_url(base, query, jobs, end, reverse=False) if end < len(jobs) else None,
+            "previous": _page_url(base, query, jobs, first, reverse=True) if first > 0 else None,
+            "results": [list_item(state, j, base, now) for j in page],
+        },
+    )
+
+
+def _instant(query: dict[str, str], name: str) -> float | None:
+    """An ISO 8601 filter as unix seconds (no offset: UTC)."""
+    text = query.get(name)
+    if not text:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"{name}: Enter a valid ISO 8601 date/time.") from None
+    return (when if when.tzinfo else when.replace(tzinfo=_UTC)).timestamp()
+
+
+def _page_url(base: str, query: dict[str, str], jobs: list[ReplicateJob], boundary: int, *, reverse: bool) -> str:
+    """The list URL whose page starts (``reverse``: ends) at ``boundary``, an index into ``jobs`` > 0.
+
+    The cursor names the boundary by the creation time of the prediction just before it and how many
+    predictions of that same instant lie before it (DRF's position and offset)."""
+    position = jobs[boundary - 1].created
+    offset = sum(1 for j in jobs[:boundary] if j.created == position)
+    tokens = {"p": repr(position), "o": str(offset), **({"r": "1"} if reverse else {})}
+    cursor = base64.urlsafe_b64encode(urlencode(tokens).encode("ascii")).decode("ascii")
+    params = {k: v for k, v in query.items() if k != "cursor"} | {"cursor": cursor}
+    return f"{base}/v1/predictions?{urlencode(params)}"
+
+
+def _decode_cursor(cursor: str) -> tuple[float, int, bool]:
+    """(position, offset, reverse) of a cursor made by ``_page_url``; ``ValueError`` if it is not one."""
+    try:
+        tokens = dict(parse_qsl(base64.urlsafe_b64decode(cursor.encode("ascii")).decode("ascii"), strict_parsing=True))
+        position, offset = float(tokens["p"]), int(tokens["o"])
+    except (KeyError, UnicodeError, ValueError, TypeError) as exc:
+        raise ValueError("invalid cursor") from exc
+    if offset < 0 or set(tokens) - {"p", "o", "r"}:
+        raise ValueError("invalid cursor")
+    return position, offset, tokens.get("r") == "1"
 
 
 async def cancel(state: SimState, req: Request, routed: Routed) -> Response:
@@ -249,7 +347,7 @@ async def create(state: SimState, req: Request, routed: Routed) -> Response:
     except InvalidInput as exc:
         return problem(422, "Input validation failed", str(exc))
     state.jobs.add(job)
-    state.stats.created(request_fingerprint(REPLICATE, {k: v for k, v in data.items() if k != "sim"}))
+    state.stats.created(request_fingerprint(REPLICATE, {k: v for k, v in data.items() if k != "sim"}), job.id)
     routed.job_id = job.id
     return json_response(201, prediction_json(state, job, req.host_url, state.clock.now()))
 
@@ -319,6 +417,7 @@ SPEC = SimApi(
     contract=ContractFacts(
         job_endpoint=EP_GET,
         asset_endpoint=EP_STORAGE,
+        list_endpoint=EP_LIST,
         fixture="replicate_get_prediction.json",
         sample_id="gm3qorzdhgbfurvjtvhg6dckhu",
         wire_statuses=WIRE_STATUS,
