@@ -31,7 +31,13 @@ LOST_ANSWERS: dict[str, dict[str, Any]] = {
     "clean close mid-body": {"kind": "reset", "reset_after_bytes": 10, "reset_mode": "fin"},
     "200 with truncated JSON": {"kind": "truncated_json"},
     "200 without id": {"kind": "drift", "remove": ["id"]},
+    "proxy 502 after the job was made": {"kind": "http_error", "status": 502, "after_commit": True},
+    "proxy 504 after the job was made": {"kind": "http_error", "status": 504, "after_commit": True},
+    "RST with nothing sent": {"kind": "drop"},
+    "no answer until the client times out": {"kind": "drop", "delay_s": 600},
 }
+#: Scenarios whose client must give up first: the connection's read timeout is cut to 1 s for them.
+NEEDS_SHORT_TIMEOUT = {"no answer until the client times out"}
 
 
 class MemoryTaskState:
@@ -115,10 +121,20 @@ def lose_next_create(sim: SimulatorHandle, api: str, fault: dict[str, Any]) -> N
     sim.control.add_faults({**fault, "api": api, "method": "POST", "count": 1})
 
 
+def short_timeout(monkeypatch: pytest.MonkeyPatch, sim: SimulatorHandle, api: str) -> None:
+    name = f"AIRFLOW_CONN_{api.upper()}_DEFAULT"
+    conn = json.loads(sim.airflow_connections()[name])
+    monkeypatch.setenv(name, json.dumps({**conn, "extra": {"timeout": 1}}))
+
+
 @pytest.mark.parametrize("scenario", list(LOST_ANSWERS))
 @pytest.mark.parametrize("api", LIST_APIS)
-def test_a_lost_create_answer_is_found_and_re_attached(sim: SimulatorHandle, api: str, scenario: str) -> None:
+def test_a_lost_create_answer_is_found_and_re_attached(
+    sim: SimulatorHandle, api: str, scenario: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     state = MemoryTaskState()
+    if scenario in NEEDS_SHORT_TIMEOUT:
+        short_timeout(monkeypatch, sim, api)
     lose_next_create(sim, api, LOST_ANSWERS[scenario])
     with pytest.raises(CreateOutcomeUnknownError) as caught:
         Try(api, state).run()
@@ -208,8 +224,10 @@ def test_jobs_of_another_request_or_outside_the_window_are_not_taken(sim: Simula
 
 
 def list_unavailable(sim: SimulatorHandle, api: str, status: int) -> None:
+    """A gateway without the list route: the simulator answers it with the API's own 404 or 405."""
     endpoint = CONTRACT_APIS[api].facts.list_endpoint
-    sim.control.add_faults({"kind": "http_error", "status": status, "api": api, "endpoint": endpoint})
+    assert endpoint is not None
+    sim.control.disable_endpoints(endpoint, status=status)
 
 
 @pytest.mark.parametrize("status", [404, 405])

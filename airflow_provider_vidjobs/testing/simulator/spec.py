@@ -78,8 +78,6 @@ class ContractFacts:
     #: Where the package hook can create: the keyword arguments of its ``create_job`` request for a test job
     #: (its simulator timeline comes from a top-level ``sim`` field of the body, in ``extra_params``).
     create_request: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-    #: The endpoint that lists jobs (where the package looks for a job whose create answer was lost), if any.
-    list_endpoint: str | None = None
 
     @property
     def presigned_storage(self) -> bool:

@@ -483,7 +483,6 @@ SPEC = SimApi(
         },
         job_fields={"id_style": "slashy"},
         create_request={"prompt": "a fox in the snow", "model": "sora-2", "seconds": "8", "size": "1280x720"},
-        list_endpoint=EP_LIST,
     ),
     response_headers=request_id_header,
     options=(ApiOption(ID_STYLE, "base64", "style of AIHubMix ids", ID_STYLES),),

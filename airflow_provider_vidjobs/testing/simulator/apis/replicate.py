@@ -434,7 +434,6 @@ SPEC = SimApi(
         },
         prompt_field="input.prompt",
         create_request={"model": "acme/video-model", "input": {"prompt": "a fox in the snow", "seconds": 5}},
-        list_endpoint="GET /v1/predictions",
         file_fields=("output",),
         file_means_done=False,
         reports_error=False,
