@@ -12,13 +12,13 @@ import time
 from typing import Any
 
 import pytest
+from _apis import API_NAMES, CONTRACT_APIS
 
 from airflow_provider_vidjobs import reattach
 from airflow_provider_vidjobs.exceptions import CreateOutcomeUnknownError, VideoJobError
 from airflow_provider_vidjobs.hooks.base import VideoJobHook
 from airflow_provider_vidjobs.hooks.registry import hook_class
 from airflow_provider_vidjobs.testing.simulator import SimulatorHandle
-from _apis import API_NAMES, CONTRACT_APIS
 
 CREATE_APIS = [name for name in API_NAMES if hook_class(name).can_create]
 LIST_APIS = [name for name in CREATE_APIS if hook_class(name).can_find_created]
