@@ -526,12 +526,12 @@ ECHOES: dict[str, Any] = {
     "x-request-id-500": lambda auth: (500, _error_body("no"), {"x-request-id": auth}),
     "x-request-id-200": lambda auth: (200, b"<html>down</html>", {"x-request-id": auth, "content-type": "text/html"}),
     # the request id is cut at 128 characters: here through the key
-    "cf-ray-cut-404": lambda auth: (404, _error_body("no"), {"cf-ray": "r" * 110 + auth}),
+    "cf-ray-cut-404": lambda auth: (404, _error_body("no"), {"cf-ray": "r" * 100 + auth}),
     "content-type-200": lambda auth: (200, b"not json", {"content-type": f"text/plain; echo={auth}"}),
     # the redirect target is cut at 300 characters: here through the key
-    "location-cut-302": lambda auth: (302, b"", {"location": "https://elsewhere.example/" + "p" * 265 + auth}),
+    "location-cut-302": lambda auth: (302, b"", {"location": "https://elsewhere.example/" + "p" * 250 + auth}),
     # a non-JSON 200 is shown by its first 200 bytes: here the key straddles the cut
-    "preview-cut-200": lambda auth: (200, b"x" * 185 + auth.encode() + b" and more", {"content-type": "text/plain"}),
+    "preview-cut-200": lambda auth: (200, b"x" * 170 + auth.encode() + b" and more", {"content-type": "text/plain"}),
     # invalid JSON whose key is past the preview: only the parser's error (its doc) would hold it
     "truncated-json-200": lambda auth: (
         200,
@@ -545,7 +545,7 @@ ECHOES: dict[str, Any] = {
         {"content-type": "application/json"},
     ),
     # a text error body is shown by its first 300 characters: here through the key
-    "vendor-text-cut-401": lambda auth: (401, ("e" * 285 + auth + " rest").encode(), {"content-type": "text/plain"}),
+    "vendor-text-cut-401": lambda auth: (401, ("e" * 270 + auth + " rest").encode(), {"content-type": "text/plain"}),
     "vendor-message-403": lambda auth: (403, _error_body(f"key {auth} may not read this"), {}),
     "vendor-ansi-400": lambda auth: (400, _error_body(f"{_FORGED} key {auth}"), {"x-request-id": f"req {auth}"}),
 }
