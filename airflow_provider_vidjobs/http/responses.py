@@ -3,7 +3,9 @@
 The one place that maps HTTP outcomes to meanings (statuses and transport failures to errors), reads
 bodies under a cap (also after gzip/deflate) and the server's wait hints (``Retry-After``,
 ``openai-poll-after-ms``). Secret scrubbing, which replies and messages go through, is apart in
-:mod:`.scrub`; only its every-poll shortcut (:func:`key_cannot_be_in`) is here.
+:mod:`.scrub`; only its every-poll shortcut (:func:`key_cannot_be_in`) is here. Every server-supplied
+string put into a message goes through :func:`shown` (scrubbed, one printable line, then cut). Over
+~400 lines on purpose: the status -> error mapping and the readers share the body, header and cut rules.
 """
 
 from __future__ import annotations
