@@ -17,7 +17,10 @@
 
 Every message names the provider, the job id, the HTTP status, the vendor's message and request id
 when given, and what to do. No message ever contains an API key: messages are built from vendor
-bodies that we truncate and from values we choose, never from request headers.
+text scrubbed of the key before it is cut (``http.responses``) and from values we choose, never from
+request headers; no error keeps a raw body or header, nor has one on its ``__cause__``/``__context__``
+chain. Every text field is one printable line (:func:`~.printable.printable`): a vendor's terminal
+escapes and line breaks never reach a log through an error.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from airflow.providers.common.compat.sdk import AirflowException
+
+from airflow_provider_vidjobs.printable import printable
 
 if TYPE_CHECKING:
     from airflow_provider_vidjobs.models import VideoJob
@@ -50,9 +55,9 @@ class VideoJobError(AirflowException):
         self.job_id = job_id
         self.http_status = http_status
         self.vendor_message = _clip(vendor_message)
-        self.request_id = request_id
-        self.hint = hint
-        self.summary = message
+        self.request_id = None if request_id is None else printable(request_id)
+        self.hint = None if hint is None else printable(hint)
+        self.summary = printable(message)
         super().__init__(self._render())
 
     def _render(self) -> str:
@@ -90,7 +95,7 @@ def _rebuild(cls: type[VideoJobError], message: str, fields: dict[str, object]) 
 def _clip(text: str | None) -> str | None:
     if text is None:
         return None
-    text = " ".join(text.split())
+    text = " ".join(printable(text).split())
     return text if len(text) <= _MAX_VENDOR_MESSAGE else text[:_MAX_VENDOR_MESSAGE] + "..."
 
 

@@ -20,6 +20,7 @@ from typing import Annotated, Any, Final
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from airflow_provider_vidjobs import url_secrets
+from airflow_provider_vidjobs.printable import printable
 
 #: Bumped when a field changes meaning or is removed; adding an optional field keeps the version.
 SCHEMA_VERSION: Final = 1
@@ -78,9 +79,12 @@ class JobError(_Frozen):
     message: str | None = None
 
     def __str__(self) -> str:
+        """One printable line (for people and logs); the fields keep the vendor's text as sent."""
         if self.code and self.message:
-            return f"{self.code}: {self.message}"
-        return self.code or self.message or "no details given by the API"
+            text = f"{self.code}: {self.message}"
+        else:
+            text = self.code or self.message or "no details given by the API"
+        return " ".join(printable(text).split())
 
 
 class VideoJob(_Frozen):
@@ -148,7 +152,11 @@ class VideoJob(_Frozen):
         return job
 
     def summary(self) -> str:
-        """One human line: ``tensorpix job 3c90...: running 45%``."""
+        """One human line: ``tensorpix job 3c90...: running 45%``.
+
+        Operators and sensors log it: the vendor's text in it (the error) is put on one printable line,
+        its escapes and line breaks removed (the job's fields, and so its XCom, keep them).
+        """
         text = f"{self.provider} job {self.job_id}: {self.status.value}"
         if self.progress is not None and not self.is_terminal:
             text += f" {self.progress:.0f}%"

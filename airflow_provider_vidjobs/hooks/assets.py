@@ -15,7 +15,6 @@ import httpx
 from airflow_provider_vidjobs.exceptions import DownloadError
 from airflow_provider_vidjobs.http import responses
 from airflow_provider_vidjobs.http.decoding import CappedDecoder, DecodedTooLarge
-from airflow_provider_vidjobs.http.scrub import scrub
 from airflow_provider_vidjobs.models import VideoJob
 
 #: Asked of every file download: videos and images are compressed already, and with no content coding
@@ -44,7 +43,7 @@ def asset_error(
 ) -> DownloadError:
     """The error of a refused download, with the vendor's message from the start of its ``body``."""
     status = response.status_code
-    message = scrub(responses.vendor_message(body)[0], secret)
+    message = responses.vendor_message(body, secret)[0]
     expired = status in (401, 403) and not source.send_key
     return DownloadError(
         "the file URL has expired or was refused" if expired else "the file could not be downloaded",

@@ -43,8 +43,9 @@ from airflow_provider_vidjobs.hooks.registry import HOOKS, ApiSpec
 from airflow_provider_vidjobs.http import clients, settings_cache
 from airflow_provider_vidjobs.http.clients import ApiKeyAuth, Retrying
 from airflow_provider_vidjobs.http.responses import Reply, aread_capped, read_capped, to_reply
+from airflow_provider_vidjobs.http.scrub import scrub_message
 from airflow_provider_vidjobs.http.settings import ConnectionSettings, settings_from_connection
-from airflow_provider_vidjobs.models import VideoJob, shared_status_mapper
+from airflow_provider_vidjobs.models import JobError, VideoJob, shared_status_mapper
 from airflow_provider_vidjobs.retry import RetryPolicy, is_retryable_status
 
 
@@ -379,26 +380,44 @@ class VideoJobHook(BaseHook, ABC):
         )
 
     def to_job(self, payload: Any, job_id: str) -> VideoJob:
-        """:meth:`parse_job` with validation failures turned into :class:`InvalidResponseError`."""
+        """:meth:`parse_job` with validation failures turned into :class:`InvalidResponseError`.
+
+        The error is raised outside the ``except`` block, so the parser's error (which holds the
+        vendor's values) is not its ``__context__``. A job's error text is scrubbed of the key in every
+        spelling (the reply's data was scrubbed of it as is): it is what a failed wait shows people.
+        """
         try:
-            return self.parse_job(payload, job_id)
+            job = self.parse_job(payload, job_id)
         except ValidationError as error:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
                 for e in error.errors(include_url=False, include_input=False)[:3]
             )
-            raise InvalidResponseError(
+            failure = InvalidResponseError(
                 f"the job JSON does not have the documented shape ({problems})",
                 provider=self.provider,
                 job_id=job_id,
                 hint="The API may have changed; report this with the request id to the provider's maintainers",
-            ) from None
+            )
         except (TypeError, ValueError, AttributeError) as error:
-            raise InvalidResponseError(
+            failure = InvalidResponseError(
                 f"the job JSON could not be read ({type(error).__name__}: {error})",
                 provider=self.provider,
                 job_id=job_id,
-            ) from None
+            )
+        else:
+            return self._scrubbed_error(job)
+        raise failure
+
+    def _scrubbed_error(self, job: VideoJob) -> VideoJob:
+        error = job.error
+        secret = self._settings.api_key.reveal() if self._settings is not None else None
+        if error is None or not secret:
+            return job
+        code, message = scrub_message(error.code, secret), scrub_message(error.message, secret)
+        if (code, message) == (error.code, error.message):
+            return job
+        return job.model_copy(update={"error": JobError(code=code, message=message)})
 
     # ----- HTTP --------------------------------------------------------------------------------
 

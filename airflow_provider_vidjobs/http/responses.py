@@ -3,7 +3,9 @@
 The one place that maps HTTP outcomes to meanings (statuses and transport failures to errors), reads
 bodies under a cap (also after gzip/deflate) and the server's wait hints (``Retry-After``,
 ``openai-poll-after-ms``). Secret scrubbing, which replies and messages go through, is apart in
-:mod:`.scrub`; only its every-poll shortcut (:func:`key_cannot_be_in`) is here.
+:mod:`.scrub`; only its every-poll shortcut (:func:`key_cannot_be_in`) is here. Every server-supplied
+string put into a message goes through :func:`shown` (scrubbed, one printable line, then cut). Over
+~400 lines on purpose: the status -> error mapping and the readers share the body, header and cut rules.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ from airflow_provider_vidjobs.exceptions import (
     VideoAPIError,
 )
 from airflow_provider_vidjobs.http.decoding import CappedDecoder, DecodedTooLarge
-from airflow_provider_vidjobs.http.scrub import scrub, scrub_document
+from airflow_provider_vidjobs.http.scrub import MAX_ENCODED_WIDTH, scrub_document, scrub_message
+from airflow_provider_vidjobs.printable import printable
 
 #: Largest JSON body we read; a bigger one is refused without reading it (a misrouted download, a bug).
 MAX_JSON_BYTES = 8 * 1024 * 1024
@@ -45,21 +48,49 @@ _XML_MESSAGE = re.compile(r"<Message>([^<]{1,500})</Message>")
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_.\-]+")
 
 
-def request_id(headers: Mapping[str, str]) -> str | None:
-    """The vendor's request id from whichever header carries it, for support tickets."""
+def shown(text: str | None, secret: str | None, limit: int) -> str | None:
+    """Server-supplied ``text`` as it may appear in a message: the key scrubbed out in every spelling
+    (BEFORE the cut, so a key straddling it cannot leave a piece), on one printable line, at most
+    ``limit`` characters (plus "..." when cut)."""
+    if text is None:
+        return None
+    margin = MAX_ENCODED_WIDTH * len(secret) if secret else 0
+    text = printable(scrub_message(text[: limit + margin], secret) or "").strip()
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def request_id(headers: Mapping[str, str], secret: str | None = None) -> str | None:
+    """The vendor's request id from whichever header carries it, for support tickets (scrubbed: a server
+    may echo anything in a header, the key included)."""
     for name in REQUEST_ID_HEADERS:
         value = headers.get(name)
         if value:
-            return value[:128]
+            return shown(value, secret, 128) or None
     return None
 
 
-def vendor_message(body: bytes) -> tuple[str | None, str | None]:
-    """(message, code) from an error body: OpenAI's ``{"error": {...}}``, DRF's ``{"detail"}``, or text."""
-    text = body[:4096].decode("utf-8", "replace").strip()
+#: Characters of an error body read for the vendor's message.
+_ERROR_TEXT = 4096
+
+
+def vendor_message(body: bytes, secret: str | None = None) -> tuple[str | None, str | None]:
+    """(message, code) from an error body: OpenAI's ``{"error": {...}}``, DRF's ``{"detail"}``, or text.
+
+    The key is scrubbed from the text before anything is parsed or cut, and from what is picked out of it
+    again (a JSON escape decoded may spell it); both come back on one printable line.
+    """
+    margin = MAX_ENCODED_WIDTH * len(secret) if secret else 0
+    text = (scrub_message(body[: _ERROR_TEXT + margin].decode("utf-8", "replace"), secret) or "").strip()
+    message, code = _vendor_words(text[:_ERROR_TEXT])
+    return shown(message, secret, 500), shown(code, secret, 100)
+
+
+def _vendor_words(text: str) -> tuple[str | None, str | None]:
     try:
         data = json.loads(text)
     except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser's recursion limit
+        data = None  # (and no parser error, which holds the whole text, is kept on any chain)
+    if data is None:
         return _markup_message(text) if text.startswith("<") else (text[:300] or None, None)
     if isinstance(data, dict):
         error = data.get("error")
@@ -97,8 +128,7 @@ def error_for_status(
     secret: str | None = None,
 ) -> VideoAPIError:
     """The error that an unsuccessful HTTP status means, with the vendor's words and what to do."""
-    message, code = vendor_message(body)
-    message, code = scrub(message, secret), scrub(code, secret)
+    message, code = vendor_message(body, secret)
     if code and message and code not in message:
         message = f"{message} (code {code})"
     common: dict[str, Any] = {
@@ -106,7 +136,7 @@ def error_for_status(
         "job_id": job_id,
         "http_status": status,
         "vendor_message": message,
-        "request_id": request_id(headers),
+        "request_id": request_id(headers, secret),
     }
     if status == 401:
         return AuthenticationError(
@@ -150,7 +180,7 @@ def error_for_status(
     if location:
         # Never followed: the key would go with the request to wherever the answer points.
         return VideoAPIError(
-            f"unexpected HTTP status {status}: a redirect to {scrub(location[:300], secret)}, which is not followed "
+            f"unexpected HTTP status {status}: a redirect to {shown(location, secret, 300)}, which is not followed "
             "so that the API key is not sent there",
             hint=f"Set the host of connection {conn_id!r} to the API's own base URL (the redirect's, if you trust it)",
             **common,
@@ -210,22 +240,21 @@ def parse_json(
     """
     try:
         return _loads(body)
-    except (ValueError, RecursionError) as error:
-        content_type = headers.get("content-type", "no content type")
-        if isinstance(error, RecursionError):
-            looks = f"{len(body)} bytes of JSON nested too deeply to read"
-        elif body.lstrip()[:1] == b"<":
-            looks = "an HTML page"
-        else:
-            looks = f"{len(body)} bytes that are not valid JSON"
-        raise UnreadableResponseError(
-            f"the API answered with {looks} ({content_type}) instead of JSON; it starts {preview(body, secret)!r}",
-            provider=provider,
-            job_id=job_id,
-            http_status=status,
-            request_id=request_id(headers),
-            hint="Check that the connection host is the API's base URL (not a web page or a proxy login)",
-        ) from None
+    except RecursionError:
+        looks = f"{len(body)} bytes of JSON nested too deeply to read"
+    except ValueError:
+        looks = "an HTML page" if body.lstrip()[:1] == b"<" else f"{len(body)} bytes that are not valid JSON"
+    # Raised out here, not in the except block: there the parser's error (whose ``doc`` is the whole raw
+    # body, key and all) would become the new error's ``__context__``, where error trackers look.
+    content_type = shown(headers.get("content-type"), secret, 100) or "no content type"
+    raise UnreadableResponseError(
+        f"the API answered with {looks} ({content_type}) instead of JSON; it starts {preview(body, secret)!r}",
+        provider=provider,
+        job_id=job_id,
+        http_status=status,
+        request_id=request_id(headers, secret),
+        hint="Check that the connection host is the API's base URL (not a web page or a proxy login)",
+    )
 
 
 def _loads(body: bytes) -> Any:
@@ -245,9 +274,15 @@ def _int_or_none(digits: str) -> int | None:
 
 
 def preview(body: bytes, secret: str | None) -> str:
-    """The first :data:`PREVIEW_BYTES` of a body as text, without the key or any URL's signature."""
-    text = body[:PREVIEW_BYTES].decode("utf-8", "replace")
-    return url_secrets.mask_in_text(scrub(text, secret) or "")
+    """The first :data:`PREVIEW_BYTES` of a body as text, without the key or any URL's signature.
+
+    Scrubbed BEFORE the cut (a key straddling it would otherwise leave its first characters), from a
+    window long enough to hold the key in its widest spelling; shown with ``!r``, so control characters
+    appear escaped, never raw.
+    """
+    margin = MAX_ENCODED_WIDTH * len(secret) if secret else 0
+    text = body[: PREVIEW_BYTES + margin].decode("utf-8", "replace")
+    return url_secrets.mask_in_text(scrub_message(text, secret) or "")[:PREVIEW_BYTES]
 
 
 def too_large(size: int | None, *, provider: str, job_id: str | None, status: int) -> InvalidResponseError:

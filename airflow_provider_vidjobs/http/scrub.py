@@ -6,6 +6,7 @@ send then reaches logs, XComs and trigger events, so it is scrubbed here first.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
@@ -19,6 +20,83 @@ def scrub(text: str | None, secret: str | None) -> str | None:
     if text is None or not secret:
         return text
     return text.replace(secret, "***")
+
+
+#: Fewest characters of the key that count as showing it: a shorter piece (``sk-``, OpenAI's masked
+#: ``sk-ab...wxyz``) tells nothing, a longer one is most of a key (and what a cut through one leaves).
+MIN_FRAGMENT = 12
+#: Characters an encoding may spend on one character of the key (``\\u0061``): how far past a cut a
+#: text is read so that a key straddling the cut is scrubbed whole before the cut is made.
+MAX_ENCODED_WIDTH = 6
+
+
+def scrub_message(text: str | None, secret: str | None) -> str | None:
+    """``text`` with every trace of ``secret`` replaced by ``***``, for text a person will see.
+
+    Stricter than :func:`scrub` (which data goes through, on every poll): the key in any spelling a
+    server may echo it in (as is, URL-encoded ``%XX``, JSON-escaped ``\\u00XX``, any mix, either hex
+    case), and any piece of it of :data:`MIN_FRAGMENT` characters or more (a body or header cut
+    through the key by the server or by a preview). Used on every server-supplied string BEFORE it is
+    cut, stored on an error or formatted into a message.
+    """
+    if not text or not secret:
+        return text
+    if "%" not in text and "\\" not in text:
+        spans = _plain_spans(text, secret)
+    else:
+        spans = [match.span(1) for match in _pattern(secret).finditer(text)]
+    if not spans:
+        return text
+    out, last = [], 0
+    for start, end in _merged(spans):
+        out.append(text[last:start])
+        out.append("***")
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _windows(secret: str) -> list[str]:
+    """Every run of :data:`MIN_FRAGMENT` characters of the key (the key itself when shorter): a piece
+    of that length or more contains one."""
+    if len(secret) <= MIN_FRAGMENT:
+        return [secret]
+    return [secret[i : i + MIN_FRAGMENT] for i in range(len(secret) - MIN_FRAGMENT + 1)]
+
+
+def _plain_spans(text: str, secret: str) -> list[tuple[int, int]]:
+    spans = []
+    for window in dict.fromkeys(_windows(secret)):
+        start = text.find(window)
+        while start >= 0:
+            spans.append((start, start + len(window)))
+            start = text.find(window, start + 1)
+    return spans
+
+
+@functools.lru_cache(maxsize=32)
+def _pattern(secret: str) -> re.Pattern[str]:
+    """Overlapping matches (a look-ahead group) of any window of the key, each character spelled as
+    itself, ``%XX`` or ``\\u00XX`` (hex in either case)."""
+
+    def char(c: str) -> str:
+        if ord(c) > 0xFF:
+            return re.escape(c)
+        hexa = "".join(f"[{d.lower()}{d.upper()}]" if d.isalpha() else d for d in f"{ord(c):02x}")
+        return f"(?:{re.escape(c)}|%{hexa}|\\\\u00{hexa})"
+
+    windows = "|".join("".join(char(c) for c in window) for window in dict.fromkeys(_windows(secret)))
+    return re.compile(f"(?=({windows}))")
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def scrub_document(document: Any, secret: str | None) -> Any:
