@@ -440,6 +440,7 @@ class VideoJobHook(BaseHook, ABC):
                 with client.stream(method, path, **kwargs) as response:
                     body = read_capped(response, self.provider, job_id)
                 return self._reply(response, body, job_id, settings.api_key.reveal())
+            attempt.raise_final()
             time.sleep(attempt.delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -474,6 +475,7 @@ class VideoJobHook(BaseHook, ABC):
                     finally:
                         await response.aclose()
                 return self._reply(response, body, job_id, auth.key)
+            attempt.raise_final()
             await asyncio.sleep(attempt.delay)
         raise AssertionError("unreachable")  # pragma: no cover
 

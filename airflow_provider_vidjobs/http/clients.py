@@ -320,8 +320,9 @@ class ApiKeyAuth(httpx.Auth):
 
 
 # --- The one retry loop of API calls, sync and async ----------------------------------------------------
-# Used as ``for attempt in Retrying(...): with attempt: return send()`` then a sleep of ``attempt.delay``
-# (``time.sleep`` or ``asyncio.sleep``): the iteration, the decision and the log line live here once.
+# Used as ``for attempt in Retrying(...): with attempt: return send()`` then ``attempt.raise_final()`` and a
+# sleep of ``attempt.delay`` (``time.sleep`` or ``asyncio.sleep``): the iteration, the decision and the log
+# line live here once.
 
 
 class _Log(Protocol):
@@ -336,7 +337,7 @@ class Retrying:
     already, and a second one would be paid for twice.
     """
 
-    __slots__ = ("attempt", "base_url", "delay", "idempotent", "job_id", "log", "policy", "provider")
+    __slots__ = ("_final", "attempt", "base_url", "delay", "idempotent", "job_id", "log", "policy", "provider")
 
     def __init__(
         self,
@@ -351,11 +352,25 @@ class Retrying:
         self.policy, self.provider, self.job_id, self.base_url = policy, provider, job_id, base_url
         self.log, self.idempotent = log, idempotent
         self.attempt, self.delay = 0, 0.0
+        #: A transport failure that ends the request, raised by the loop once the ``with`` block is left.
+        self._final: VideoAPIError | None = None
 
     def __iter__(self) -> Iterator[Retrying]:
         for attempt in range(1, self.policy.max_attempts + 1):
             self.attempt = attempt
             yield self
+            self.raise_final()  # a caller that skipped it
+
+    def raise_final(self) -> None:
+        """Raise the error that ended the request, here, where no exception is being handled.
+
+        Raised from :meth:`__exit__`, it would carry the httpx error as its ``__context__`` (hidden from
+        tracebacks, but there for error trackers and callbacks that walk the chain), and with it the
+        request, its ``Authorization`` header included.
+        """
+        final, self._final = self._final, None
+        if final is not None:
+            raise final
 
     def __enter__(self) -> Retrying:
         return self
@@ -366,10 +381,14 @@ class Retrying:
             failure: VideoAPIError = responses.error_for_transport(
                 error, provider=self.provider, job_id=self.job_id, base_url=self.base_url
             )
-            if not isinstance(failure, TransientAPIError):
-                raise failure from None  # an untrusted certificate: another try fails the same way
-            if not self.idempotent and not isinstance(error, httpx.ConnectError | httpx.ConnectTimeout):
-                raise failure from None
+            # An untrusted certificate (another try fails the same way), or a create that may have reached
+            # the server: the request ends. Not raised here, so the httpx error is not its context.
+            final = not isinstance(failure, TransientAPIError) or (
+                not self.idempotent and not isinstance(error, httpx.ConnectError | httpx.ConnectTimeout)
+            )
+            if final or self.attempt == self.policy.max_attempts:
+                self._final, self.delay = failure, 0.0
+                return True
         elif isinstance(error, TransientAPIError):
             if not self.idempotent and not isinstance(error, RateLimitedError):
                 return False
@@ -377,9 +396,7 @@ class Retrying:
         else:
             return False  # success (None) or an error no retry can help
         if self.attempt == self.policy.max_attempts:
-            if failure is error:
-                return False
-            raise failure from None
+            return False  # the API's own error, raised as is
         hint = failure.retry_after if isinstance(failure, TransientAPIError) else None
         self.log.info("%s; retrying (attempt %d of %d)", failure.summary, self.attempt + 1, self.policy.max_attempts)
         self.delay = self.policy.delay(self.attempt, hint)
