@@ -164,7 +164,8 @@ class GenerateVideoOperator(BaseOperator):
             return job.to_xcom()
         if job.is_terminal:
             return result_of(job)
-        wait_for = self._time_left(context)
+        # On a worker, execution_timeout's own alarm ends the wait (caught in _wait_here, which cancels if asked).
+        wait_for = self._time_left(context) if self.deferrable else self.wait_timeout
         if self.deferrable:
             self.defer(
                 trigger=build_trigger(
@@ -183,7 +184,7 @@ class GenerateVideoOperator(BaseOperator):
         return self._wait_here(hook, job.job_id, wait_for)
 
     def _time_left(self, context: Context) -> float | None:
-        """Seconds the wait may take: ``timeout``, cut to what the try's ``execution_timeout`` leaves.
+        """Seconds a deferred wait may take: ``timeout``, cut to what the try's ``execution_timeout`` leaves.
 
         Airflow (3.3.2) applies ``execution_timeout`` to each run on a worker, not to a deferred wait: the
         deadline travels with the trigger instead, so the wait ends (and cancels, if asked) in time.
