@@ -6,17 +6,23 @@ gateway works by changing the connection host (with or without a trailing ``/v1`
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import mimetypes
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import ValidationError
+from pydantic import BeforeValidator, ValidationError, field_validator
 
 from airflow_provider_vidjobs.exceptions import DownloadError, OrphanLookupUnavailableError
 from airflow_provider_vidjobs.hooks.base import AssetSource, VideoJobHook, path_segment
 from airflow_provider_vidjobs.hooks.listing import LIST_PAGE_SIZE, MAX_LIST_PAGES, in_window, list_page, same_value
+from airflow_provider_vidjobs.hooks.requests import CreateRequest, as_params
 from airflow_provider_vidjobs.models import (
     COMMON_SPELLINGS,
     GeneratedVideo,
@@ -273,3 +279,87 @@ class InputReference:
         if self.file_id:
             return {"file_id": self.file_id}
         raise ValueError("An input reference needs file content, an image_url or a file_id.")
+
+
+def to_input_reference(
+    value: str | bytes | os.PathLike[str] | Mapping[str, Any] | InputReference | None,
+) -> InputReference | None:
+    """A user's image (path, URL, data URL, bytes, or ``{"image_url"}``/``{"file_id"}``) as an input reference."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, InputReference):
+        return value
+    if isinstance(value, bytes | bytearray):
+        return InputReference(content=bytes(value), filename="input", content_type=_sniff(bytes(value)))
+    if isinstance(value, Mapping):
+        return InputReference(image_url=value.get("image_url"), file_id=value.get("file_id"))
+    text = os.fspath(value)
+    if text.startswith(("http://", "https://")):
+        return InputReference(image_url=text)
+    if text.startswith("data:"):
+        header, _, payload = text.partition(",")
+        try:
+            content = base64.b64decode(payload, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("input_reference is a data: URL whose content is not valid base64") from None
+        content_type = header[5:].split(";")[0] or "application/octet-stream"
+        return InputReference(content=content, filename="input", content_type=content_type)
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise ValueError(f"input_reference {text!r} is not a file, an http(s) URL or a data: URL")
+    return InputReference(
+        content=path.read_bytes(),
+        filename=path.name,
+        content_type=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+    )
+
+
+def _sniff(content: bytes) -> str:
+    if content.startswith(b"\x89PNG"):
+        return "image/png"
+    if content.startswith(b"\xff\xd8"):
+        return "image/jpeg"
+    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
+        return "image/webp"
+    return "application/octet-stream"
+
+
+class AIHubMixVideoRequest(CreateRequest):
+    """``POST /v1/videos``: what :meth:`AIHubMixHook.create_video` takes.
+
+    :param prompt: what to generate.
+    :param model: e.g. ``sora-2``, ``veo-3.1``; the API's default when None.
+    :param seconds: clip length (sent as a string, as the API documents).
+    :param size: ``WxH`` such as ``1280x720`` (gateways also take ``720P``...).
+    :param input_reference: an image to animate: a local path, an http(s) URL, a ``data:`` URL, bytes, or
+        ``{"image_url": ...}`` / ``{"file_id": ...}``; read when the task runs, not at parse time.
+    :param extra_params: more fields passed through unchanged (model-specific parameters; JSON text works).
+    """
+
+    prompt: str
+    model: str | None = None
+    seconds: str | int | float | None = None
+    size: str | None = None
+    input_reference: str | bytes | os.PathLike[str] | dict[str, str] | InputReference | None = None
+    extra_params: Annotated[dict[str, Any], BeforeValidator(as_params)] = {}
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("A video needs a non-empty prompt")
+        return value
+
+    @field_validator("input_reference")
+    @classmethod
+    def _reference_names_an_image(cls, value: Any) -> Any:
+        if isinstance(value, dict) and not (value.get("image_url") or value.get("file_id")):
+            raise ValueError('a dict input_reference needs "image_url" or "file_id"')
+        return value
+
+    def create_kwargs(self) -> dict[str, Any]:
+        """The fields with the image read (a file's bytes, a URL): also what re-attach fingerprints."""
+        return {**super().create_kwargs(), "input_reference": to_input_reference(self.input_reference)}
+
+
+AIHubMixHook.request_model = AIHubMixVideoRequest  # here: the model needs InputReference, defined after the hook

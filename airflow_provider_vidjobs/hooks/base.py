@@ -40,6 +40,7 @@ from airflow_provider_vidjobs.hooks import assets, diagnostics
 from airflow_provider_vidjobs.hooks.assets import AssetSource
 from airflow_provider_vidjobs.hooks.ids import MAX_JOB_ID_LENGTH, check_job_id, path_segment
 from airflow_provider_vidjobs.hooks.registry import HOOKS, ApiSpec
+from airflow_provider_vidjobs.hooks.requests import CreateRequest
 from airflow_provider_vidjobs.http import clients, settings_cache
 from airflow_provider_vidjobs.http.clients import ApiKeyAuth, Retrying
 from airflow_provider_vidjobs.http.responses import Reply, aread_capped, read_capped, to_reply
@@ -67,7 +68,8 @@ class VideoJobHook(BaseHook, ABC):
     it MAY override :meth:`validate_job_id`, :meth:`cancel_path` (which sets :attr:`can_cancel`) and
     :attr:`cancel_method`, :attr:`key_prefix` (which paths get the key; the API root is a registry rule),
     :meth:`job_web_url`, :meth:`asset_source`, :meth:`create_job` (through :meth:`post_create`; sets
-    :attr:`can_create`), :meth:`find_created_jobs` (the orphan lookup; sets :attr:`can_find_created`),
+    :attr:`can_create`; with its :attr:`request_model`), :meth:`find_created_jobs` (the orphan lookup;
+    sets :attr:`can_find_created`),
     and add its own calls (``create_video``).
     """
 
@@ -102,6 +104,9 @@ class VideoJobHook(BaseHook, ABC):
     can_create: ClassVar[bool] = False
     #: Whether a lost create's job can be looked for: true when the class overrides :meth:`find_created_jobs`.
     can_find_created: ClassVar[bool] = False
+    #: With :meth:`create_job`: the pydantic model of a create request (its ``create_kwargs()`` are
+    #: ``create_job``'s request), which ``GenerateVideoOperator`` validates; None where the API cannot create.
+    request_model: ClassVar[type[CreateRequest] | None] = None
 
     def __init_subclass__(cls, api: str | None = None, **kwargs: Any) -> None:
         """Take the class attributes from the API's registry entry, so they are declared once."""

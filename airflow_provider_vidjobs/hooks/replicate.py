@@ -15,11 +15,12 @@ from typing import Annotated, Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-from pydantic import BeforeValidator, ValidationError
+from pydantic import BeforeValidator, ValidationError, field_validator, model_validator
 
 from airflow_provider_vidjobs.exceptions import OrphanLookupUnavailableError
 from airflow_provider_vidjobs.hooks.base import AssetSource, VideoJobHook, path_segment
 from airflow_provider_vidjobs.hooks.listing import MAX_LIST_PAGES, in_window, list_page, same_value
+from airflow_provider_vidjobs.hooks.requests import CreateRequest, as_params
 from airflow_provider_vidjobs.models import (
     COMMON_SPELLINGS,
     GeneratedVideo,
@@ -235,6 +236,38 @@ def _cursor(next_url: Any) -> str | None:
     return values[0] if values else None
 
 
+# ----- the create request ----------------------------------------------------------------------
+
+
+class ReplicatePredictionRequest(CreateRequest):
+    """``POST /v1/predictions`` (``version``) or ``POST /v1/models/{owner}/{name}/predictions`` (``model``).
+
+    :param input: the model's inputs (``{"prompt": ...}`` and whatever else the model documents).
+    :param version: a version id or ``owner/name:id``; give exactly one of ``version`` and ``model``.
+    :param model: ``owner/name`` of an official model (always its latest version).
+    :param extra_params: more top-level fields of the request body (``webhook``...), passed through.
+    """
+
+    input: Annotated[dict[str, Any], BeforeValidator(lambda value: as_params(value, "input"))]
+    version: str | None = None
+    model: str | None = None
+    extra_params: Annotated[dict[str, Any], BeforeValidator(as_params)] = {}
+
+    @field_validator("model")
+    @classmethod
+    def _owner_and_name(cls, value: str | None) -> str | None:
+        owner, _, name = (value or "x/y").partition("/")
+        if not owner or not name or "/" in name:
+            raise ValueError(f"model must look like 'owner/name', not {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _version_or_model(self) -> ReplicatePredictionRequest:
+        if (self.version is None) == (self.model is None):
+            raise ValueError("give exactly one of version ('owner/name:id' or a version id) or model ('owner/name')")
+        return self
+
+
 # ----- the hook ---------------------------------------------------------------------------------
 
 
@@ -242,6 +275,7 @@ class ReplicateHook(VideoJobHook, api="replicate"):
     """Reads Replicate predictions. Connection: host = base URL (optional), password = API token."""
 
     wire_model = ReplicatePrediction
+    request_model = ReplicatePredictionRequest
     probe_job_id = "vidjobs-connection-test"
     #: ``POST /v1/predictions/{id}/cancel``: retried like a read (cancelling twice is harmless).
     cancel_method = "POST"

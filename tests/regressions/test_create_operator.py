@@ -72,3 +72,26 @@ def test_a_mapped_wait_checks_the_event_against_its_own_job_id() -> None:
     )
     with pytest.raises(JobFailedError):
         op.execute_complete({"ti": _MappedTI()}, failed)
+
+
+@pytest.mark.parametrize("seconds", [8, "8", None])
+@pytest.mark.parametrize("reference", [None, b"\x89PNG image", "https://images.example.com/a.png", {"file_id": "f1"}])
+def test_the_alias_fingerprints_requests_as_the_old_operator_did(seconds: Any, reference: Any) -> None:
+    """Records written before GenerateVideoOperator still match: the request dict is the old one, field by field."""
+    from airflow_provider_vidjobs.hooks.aihubmix import AIHubMixHook, to_input_reference
+    from airflow_provider_vidjobs.operators.generate import create_request
+    from airflow_provider_vidjobs.reattach import request_fingerprint
+
+    op = AIHubMixCreateVideoOperator(
+        task_id="t", prompt="p", model="sora-2", seconds=seconds, input_reference=reference, extra_params='{"a": 1}'
+    )
+    hook = AIHubMixHook("aihubmix_default")
+    old = {  # what AIHubMixCreateVideoOperator.execute fingerprinted before issue 23
+        "prompt": "p",
+        "model": "sora-2",
+        "seconds": seconds,
+        "size": None,
+        "input_reference": to_input_reference(reference),
+        "extra_params": {"a": 1},
+    }
+    assert request_fingerprint(hook, create_request("aihubmix", op.request_fields())) == request_fingerprint(hook, old)
