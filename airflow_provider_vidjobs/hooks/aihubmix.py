@@ -17,11 +17,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, ValidationError, field_validator
+from pydantic import BeforeValidator, field_validator
 
-from airflow_provider_vidjobs.exceptions import DownloadError, OrphanLookupUnavailableError
+from airflow_provider_vidjobs.exceptions import DownloadError
 from airflow_provider_vidjobs.hooks.base import AssetSource, VideoJobHook, path_segment
-from airflow_provider_vidjobs.hooks.listing import LIST_PAGE_SIZE, MAX_LIST_PAGES, in_window, list_page, same_value
+from airflow_provider_vidjobs.hooks.listing import LIST_PAGE_SIZE, same_value, scan_newest_first
 from airflow_provider_vidjobs.hooks.requests import CreateRequest, as_params
 from airflow_provider_vidjobs.models import (
     COMMON_SPELLINGS,
@@ -130,6 +130,12 @@ def normalize(wire: OpenAIVideo, mapper: StatusMapper, videos_url: str | None) -
     )
 
 
+def _after_last(page: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The query of the list page after ``page`` (OpenAI's cursor: ``after`` = its last id), or None."""
+    last = page.get("last_id")
+    return {"after": last} if page.get("has_more") is True and isinstance(last, str) and last else None
+
+
 def made_by(wire: OpenAIVideo, request: Mapping[str, Any]) -> bool:
     """Whether a listed video is what ``request`` (create_video's arguments) would have made.
 
@@ -222,30 +228,16 @@ class AIHubMixHook(VideoJobHook, api="aihubmix"):
         """Look through ``GET /v1/videos?order=desc`` (OpenAI documents it; AIHubMix does not, so a 404 or 405
         there means no way to look) for videos created in the window with the request's prompt, and its
         model, seconds and size where both the request and the video name one."""
-        found: list[VideoJob] = []
-        params: dict[str, Any] = {"limit": LIST_PAGE_SIZE, "order": "desc"}
-        for _ in range(MAX_LIST_PAGES):
-            page = list_page(self, self.videos_path(), params)
-            items = page.get("data")
-            if not isinstance(items, list):
-                raise OrphanLookupUnavailableError(
-                    "answered its video list without a 'data' list", provider=self.provider
-                )
-            older = False
-            for item in items:
-                try:
-                    wire = OpenAIVideo.model_validate(item)
-                except ValidationError:
-                    continue
-                if wire.created_at is not None and wire.created_at < since:
-                    older = True  # newest first: the rest of the list is older still
-                elif in_window(wire.created_at, since, until) and made_by(wire, request):
-                    found.append(self.normalize(wire, self._api_url()))
-            last = page.get("last_id")
-            if older or page.get("has_more") is not True or not isinstance(last, str) or not last:
-                break
-            params = {**params, "after": last}
-        return sorted(found, key=lambda job: job.created_at or since)
+        return scan_newest_first(
+            self,
+            self.videos_path(),
+            {"limit": LIST_PAGE_SIZE, "order": "desc"},
+            items_key="data",
+            made_by=lambda wire: made_by(wire, request),
+            next_params=_after_last,
+            since=since,
+            until=until,
+        )
 
     def asset_source(self, job_id: str, variant: str = "video") -> AssetSource:
         """The API's own content route (``/v1/videos/{id}/content?variant=...``), which needs the key."""

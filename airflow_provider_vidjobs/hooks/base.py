@@ -194,6 +194,10 @@ class VideoJobHook(BaseHook, ABC):
         return self._roots()[0]
 
     def _api_url(self) -> str:
+        return self.api_url()
+
+    def api_url(self) -> str:
+        """The base URL plus the API root (what :meth:`normalize` takes for the URLs a job's JSON implies)."""
         return self._roots()[1]
 
     def _roots(self) -> tuple[str, str]:

@@ -6,14 +6,17 @@ re-attach calls when an earlier try's create answer was lost (see :mod:`airflow_
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ValidationError
 
 from airflow_provider_vidjobs.exceptions import InvalidRequestError, JobNotFoundError, OrphanLookupUnavailableError
 
 if TYPE_CHECKING:
     from airflow_provider_vidjobs.hooks.base import VideoJobHook
+    from airflow_provider_vidjobs.models import VideoJob
 
 #: Jobs asked for per page (the most OpenAI's and Replicate's lists give).
 LIST_PAGE_SIZE = 100
@@ -62,3 +65,48 @@ def same_value(asked: Any, echoed: Any) -> bool:
         return float(asked) == float(echoed)
     except (TypeError, ValueError):
         return str(asked).strip().lower() == str(echoed).strip().lower()
+
+
+def scan_newest_first(
+    hook: VideoJobHook,
+    path: str,
+    params: Mapping[str, Any],
+    *,
+    items_key: str,
+    made_by: Callable[[Any], bool],
+    next_params: Callable[[Mapping[str, Any]], Mapping[str, Any] | None],
+    since: datetime,
+    until: datetime,
+) -> list[VideoJob]:
+    """The listed jobs ``made_by`` accepts, created in [since, until], earliest first.
+
+    Pages (at most :data:`MAX_LIST_PAGES`) are read newest first until one reaches past ``since`` or
+    ``next_params`` (the query of the page after ``page``) says there is none. Items that are not the
+    hook's wire model are skipped.
+    """
+    found: list[VideoJob] = []
+    wire_model: type[BaseModel] = hook.wire_model
+    query = dict(params)
+    for _ in range(MAX_LIST_PAGES):
+        page = list_page(hook, path, query)
+        items = page.get(items_key)
+        if not isinstance(items, list):
+            raise OrphanLookupUnavailableError(
+                f"answered its job list without a {items_key!r} list", provider=hook.provider
+            )
+        older = False
+        for item in items:
+            try:
+                wire = wire_model.model_validate(item)
+            except ValidationError:
+                continue
+            created = getattr(wire, "created_at", None)
+            if created is not None and created < since:
+                older = True  # newest first: the rest of the list is older still
+            elif in_window(created, since, until) and made_by(wire):
+                found.append(hook.normalize(wire, hook.api_url()))
+        following = None if older else next_params(page)
+        if following is None:
+            break
+        query = {**query, **following}
+    return sorted(found, key=lambda job: job.created_at or since)

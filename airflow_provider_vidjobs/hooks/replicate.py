@@ -15,11 +15,10 @@ from typing import Annotated, Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-from pydantic import BeforeValidator, ValidationError, field_validator, model_validator
+from pydantic import BeforeValidator, field_validator, model_validator
 
-from airflow_provider_vidjobs.exceptions import OrphanLookupUnavailableError
 from airflow_provider_vidjobs.hooks.base import AssetSource, VideoJobHook, path_segment
-from airflow_provider_vidjobs.hooks.listing import MAX_LIST_PAGES, in_window, list_page, same_value
+from airflow_provider_vidjobs.hooks.listing import same_value, scan_newest_first
 from airflow_provider_vidjobs.hooks.requests import CreateRequest, as_params
 from airflow_provider_vidjobs.models import (
     COMMON_SPELLINGS,
@@ -228,12 +227,13 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _cursor(next_url: Any) -> str | None:
-    """The ``cursor`` of a list's ``next`` URL: only it is sent on, to our own path (never the URL's host)."""
+def _next_cursor(page: Mapping[str, Any]) -> dict[str, str] | None:
+    """The ``cursor`` of a list page's ``next`` URL: only it is sent on, to our own path (never the URL's host)."""
+    next_url = page.get("next")
     if not isinstance(next_url, str) or not next_url:
         return None
     values = parse_qs(urlsplit(next_url).query).get("cursor")
-    return values[0] if values else None
+    return {"cursor": values[0]} if values else None
 
 
 # ----- the create request ----------------------------------------------------------------------
@@ -337,31 +337,16 @@ class ReplicateHook(VideoJobHook, api="replicate"):
         """Look through ``GET /v1/predictions`` (newest first, cursor pages; ``created_after`` and
         ``created_before`` narrow it where honoured) for predictions of the request's model or version with
         its input, created in the window."""
-        found: list[VideoJob] = []
-        params: dict[str, Any] = {"created_after": _iso(since), "created_before": _iso(until)}
-        path = f"{self._root()}/predictions"
-        for _ in range(MAX_LIST_PAGES):
-            page = list_page(self, path, params)
-            items = page.get("results")
-            if not isinstance(items, list):
-                raise OrphanLookupUnavailableError(
-                    "answered its prediction list without a 'results' list", provider=self.provider
-                )
-            older = False
-            for item in items:
-                try:
-                    wire = ReplicatePrediction.model_validate(item)
-                except ValidationError:
-                    continue
-                if wire.created_at is not None and wire.created_at < since:
-                    older = True  # newest first: the rest of the list is older still
-                elif in_window(wire.created_at, since, until) and made_by(wire, request):
-                    found.append(self.normalize(wire, self._api_url()))
-            cursor = _cursor(page.get("next"))
-            if older or cursor is None:
-                break
-            params = {**params, "cursor": cursor}
-        return sorted(found, key=lambda job: job.created_at or since)
+        return scan_newest_first(
+            self,
+            f"{self._root()}/predictions",
+            {"created_after": _iso(since), "created_before": _iso(until)},
+            items_key="results",
+            made_by=lambda wire: made_by(wire, request),
+            next_params=_next_cursor,
+            since=since,
+            until=until,
+        )
 
     def asset_source(self, job_id: str, variant: str = "video") -> AssetSource:
         """The output URL. The token goes with it only on the API's own routes (``/v1/files/...``), never to

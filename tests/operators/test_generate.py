@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from _apis import API_NAMES, CONTRACT_APIS
+from _task_state import MemoryTaskState
 
 from airflow_provider_vidjobs.exceptions import VideoJobError
 from airflow_provider_vidjobs.hooks.registry import HOOKS, hook_class
@@ -40,22 +41,6 @@ class TaskInstance:
 
     def xcom_pull(self, *, task_ids: str, key: str, map_indexes: int | None = None) -> Any:
         return self.xcoms.get(key)
-
-
-class MemoryTaskState:
-    """The SDK's ``task_state_store`` accessor (get/set/delete), JSON only, kept across tries."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, Any] = {}
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return json.loads(json.dumps(self.values[key])) if key in self.values else default
-
-    def set(self, key: str, value: Any) -> None:
-        self.values[key] = json.loads(json.dumps(value))
-
-    def delete(self, key: str) -> None:
-        self.values.pop(key, None)
 
 
 def new_try(state: MemoryTaskState | None = None) -> dict[str, Any]:

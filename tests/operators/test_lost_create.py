@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from _apis import API_NAMES, CONTRACT_APIS
+from _task_state import MemoryTaskState
 
 from airflow_provider_vidjobs import reattach
 from airflow_provider_vidjobs.exceptions import CreateOutcomeUnknownError, VideoJobError
@@ -38,22 +39,6 @@ LOST_ANSWERS: dict[str, dict[str, Any]] = {
 }
 #: Scenarios whose client must give up first: the connection's read timeout is cut to 1 s for them.
 NEEDS_SHORT_TIMEOUT = {"no answer until the client times out"}
-
-
-class MemoryTaskState:
-    """The SDK's ``task_state_store`` accessor (get/set/delete), JSON only, kept across tries like the real one."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, Any] = {}
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return json.loads(json.dumps(self.values[key])) if key in self.values else default
-
-    def set(self, key: str, value: Any) -> None:
-        self.values[key] = json.loads(json.dumps(value))
-
-    def delete(self, key: str) -> None:
-        self.values.pop(key, None)
 
 
 class Log:

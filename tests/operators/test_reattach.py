@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 import pytest
+from _task_state import MemoryTaskState
 
 from airflow_provider_vidjobs import reattach
 from airflow_provider_vidjobs.exceptions import InvalidRequestError, VideoJobError
@@ -31,24 +32,6 @@ class RecordingTaskInstance:
 
     def xcom_push(self, key: str, value: Any) -> None:
         self.xcoms[key] = value
-
-
-class MemoryTaskState:
-    """The SDK's ``task_state_store`` accessor surface (get/set), kept across tries like the real one."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, Any] = {}
-        self.sets = 0
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return json.loads(json.dumps(self.values[key])) if key in self.values else default
-
-    def set(self, key: str, value: Any) -> None:
-        self.sets += 1
-        self.values[key] = json.loads(json.dumps(value))  # JSON only, as the execution API stores it
-
-    def delete(self, key: str) -> None:
-        self.values.pop(key, None)
 
 
 def new_try(state: MemoryTaskState) -> dict[str, Any]:
