@@ -17,6 +17,7 @@ from airflow.providers.common.compat.sdk import BaseOperator, conf
 from airflow_provider_vidjobs import reattach
 from airflow_provider_vidjobs.exceptions import VideoJobError
 from airflow_provider_vidjobs.hooks.aihubmix import AIHubMixHook, InputReference
+from airflow_provider_vidjobs.lineage import VideoJobLineageMixin
 from airflow_provider_vidjobs.links import VideoJobLink, push_job_link
 from airflow_provider_vidjobs.polling import PollPolicy
 from airflow_provider_vidjobs.reattach import Reattacher, check_orphan_policy, request_fingerprint
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 JOB_ID_XCOM_KEY = "job_id"
 
 
-class AIHubMixCreateVideoOperator(BaseOperator):
+class AIHubMixCreateVideoOperator(VideoJobLineageMixin, BaseOperator):
     """Starts a video job (``POST /v1/videos``), pushes its id, and optionally waits for it like the sensor.
 
     :param prompt: what to generate (templated).
