@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 
 @dataclass
@@ -65,7 +65,7 @@ def answer(
             dag_run_id=run_id,
             task_id=task_id,
             update_hitl_detail_payload=UpdateHITLDetailPayload(chosen_options=list(chosen_options)),
-            user=_ScriptUser(user),
+            user=cast(Any, _ScriptUser(user)),  # duck-types the auth manager's BaseUser
             session=session,
             map_index=map_index,
         )
