@@ -251,17 +251,18 @@ class Demo:
         ok, took, log = self.airflow("db-migrate", "db", "migrate")
         if not ok:
             return self.give_up("airflow db migrate", log)
-        print(f"[1/5] airflow db migrate {'.' * 22} ok, {took:.0f} s (SQLite, in the work dir)")
+        print(f"[1/6] airflow db migrate {'.' * 22} ok, {took:.0f} s (SQLite, in the work dir)")
 
         from airflow_provider_vidjobs.testing.simulator import start_simulator
 
         self.sim = start_simulator()
         os.environ.update(self.sim.airflow_connections())
-        print(f"[2/5] simulator listening on {self.sim.url}; tensorpix_default and aihubmix_default point at it")
+        print(f"[2/6] simulator listening on {self.sim.url}; tensorpix_default and aihubmix_default point at it")
 
         self.tensorpix_wait_for_video(step=3)
         self.aihubmix_generate_and_download(step=4)
         self.fan_out_prompts(step=5)
+        self.hitl_pick_a_variant(step=6)
 
         self.metadata["files"] = [
             {key: item.get(key) for key in ("path", "dag_id", "job_id", "prompt", "bytes", "sha256")}
@@ -276,9 +277,9 @@ class Demo:
         print(f"Every XCom of every run: {self.output / 'metadata.json'}; logs: {self.logs}")
         total = time.monotonic() - started
         if self.failed:
-            print(f"\n{len(self.failed)} of 3 DAG runs FAILED ({', '.join(self.failed)}) in {total:.0f} s.")
+            print(f"\n{len(self.failed)} of 4 DAG runs FAILED ({', '.join(self.failed)}) in {total:.0f} s.")
             return 1
-        print(f"\nAll 3 example DAGs succeeded in {total:.0f} s.")
+        print(f"\nAll 4 example DAGs succeeded in {total:.0f} s.")
         print(REAL_APIS)
         return 0
 
@@ -288,7 +289,7 @@ class Demo:
 
     def dag_test(self, step: int, dag_id: str, conf: dict[str, Any]) -> Any:
         """``airflow dags test`` one DAG; prints its outcome and returns its run as read from the DB."""
-        print(f"[{step}/5] {dag_id} {'.' * (38 - len(dag_id))} ", end="", flush=True)
+        print(f"[{step}/6] {dag_id} {'.' * (38 - len(dag_id))} ", end="", flush=True)
         ok, took, log = self.airflow(dag_id, "dags", "test", dag_id, "-c", json.dumps(conf))
         run = read_run(dag_id)
         state = run["state"] if run else "no run"
@@ -381,6 +382,30 @@ class Demo:
             for key in sorted(run["xcoms"])
             if key[0] == "download_video" and key[2] == "return_value"
         )
+
+    def hitl_pick_a_variant(self, step: int) -> None:
+        """Three variants; a scripted person picks Variant 2 (``airflow dags test`` has no one to ask)."""
+        from airflow_provider_vidjobs.testing.hitl import answer_when_asked
+
+        dag_id = "hitl_pick_a_variant"
+        conf = {
+            "prompt": "A lighthouse in rolling fog at dawn",
+            "output_dir": str(self.videos / dag_id) + "/",
+            "extra_params": {"sim": {"queued_s": 0.5, "running_s": 3}},
+        }
+        with answer_when_asked(dag_id, "choose_variant", ["Variant 2"], user="demo", timeout=DAG_TIMEOUT_S):
+            run = self.dag_test(step, dag_id, conf)
+        if run is None:
+            return
+        answer = run["xcoms"].get(("choose_variant", -1, "return_value")) or {}
+        job = run["xcoms"].get(("chosen_job", -1, "return_value")) or {}
+        print(f"      asked      which of 3 variants to download; answered {answer.get('chosen_options')} (scripted)")
+        download = run["xcoms"].get(("download_chosen", -1, "return_value"))
+        if download:
+            print_job(job)
+            download = readable_name(download, job, dag_id)
+            print_file(download)
+            self.files.append(download)
 
 
 def slug(text: str | None, limit: int = 40) -> str:

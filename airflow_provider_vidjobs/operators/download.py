@@ -20,6 +20,7 @@ from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_vidjobs.exceptions import DownloadError
 from airflow_provider_vidjobs.hooks import assets
+from airflow_provider_vidjobs.lineage import VideoJobLineageMixin
 from airflow_provider_vidjobs.links import VideoJobLink, push_job_link
 from airflow_provider_vidjobs.waiting import job_reference, make_hook
 
@@ -32,7 +33,7 @@ _EXTENSIONS = {"video/mp4": "mp4", "image/webp": "webp", "image/jpeg": "jpg", "i
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-class DownloadVideoOperator(BaseOperator):
+class DownloadVideoOperator(VideoJobLineageMixin, BaseOperator):
     """Downloads a job's video to ``destination``; returns ``{path, bytes, sha256, content_type, ...}``.
 
     :param job: an upstream task's ``VideoJob`` XCom dict, or a job id (templated).

@@ -20,6 +20,7 @@ from airflow_provider_vidjobs import reattach
 from airflow_provider_vidjobs.exceptions import VideoJobError
 from airflow_provider_vidjobs.hooks.registry import HOOKS, hook_class
 from airflow_provider_vidjobs.hooks.requests import as_params
+from airflow_provider_vidjobs.lineage import VideoJobLineageMixin
 from airflow_provider_vidjobs.links import VideoJobLink, push_job_link
 from airflow_provider_vidjobs.polling import PollPolicy
 from airflow_provider_vidjobs.reattach import Reattacher, check_orphan_policy, request_fingerprint
@@ -46,7 +47,7 @@ JOB_ID_XCOM_KEY = "job_id"
 DEFER_TIMEOUT_GRACE_S = 120.0
 
 
-class GenerateVideoOperator(BaseOperator):
+class GenerateVideoOperator(VideoJobLineageMixin, BaseOperator):
     """Starts a video job with any API that can create, pushes its id, and optionally waits for it.
 
     :param conn_id: the API's connection; the API is its connection type unless ``provider`` says.

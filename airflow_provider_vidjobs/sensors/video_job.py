@@ -14,6 +14,7 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_vidjobs.exceptions import JobFailedError, TransientAPIError, VideoJobError
+from airflow_provider_vidjobs.lineage import VideoJobLineageMixin
 from airflow_provider_vidjobs.links import VideoJobLink, push_job_link
 from airflow_provider_vidjobs.models import JobStatus
 from airflow_provider_vidjobs.polling import PollPolicy
@@ -61,7 +62,7 @@ def _not_renderable_in_triggerer(job_id: object) -> str | None:
 TRIGGER_CLASSPATH = "airflow_provider_vidjobs.triggers.video_job.VideoJobTrigger"
 
 
-class VideoJobSensor(BaseSensorOperator):
+class VideoJobSensor(VideoJobLineageMixin, BaseSensorOperator):
     """Waits until a TensorPix or AIHubMix job ends; returns its :class:`VideoJob` as a JSON dict.
 
     :param job_id: the job's id (templated; an upstream ``VideoJob`` XCom dict works too).

@@ -120,7 +120,7 @@ def stack() -> Iterator[E2EStack]:
 
     signal.signal(signal.SIGTERM, _on_sigterm)
     signal.signal(signal.SIGHUP, _on_sigterm)
-    st = E2EStack(dags_dir=E2E_DIR / "dags")
+    st = E2EStack(dags_dir=E2E_DIR / "dags", lineage=True)
     try:
         st.start()
         yield st

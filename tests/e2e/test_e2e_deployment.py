@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from vidjobs_e2e.lineage import outputs, read_events, run_facets
 from vidjobs_e2e.report import ScenarioResult
 from vidjobs_e2e.secrets_scan import (
     scan_db,
@@ -136,6 +137,7 @@ def test_example_dags(stack: E2EStack, scenario: ScenarioResult) -> None:
     view = control.job(job["job_id"])
     assert_matches_simulator(job, view, _as_wait("aihubmix", job["job_id"]))
     _check_download(rest.xcom("aihubmix_generate_and_download", run_id, "download_video"), view)
+    _check_lineage(stack, run_id, job["job_id"], rest.xcom("aihubmix_generate_and_download", run_id, "download_video"))
 
     # fan_out_prompts: one job per prompt, each wait's XCom equals its job, each file downloaded.
     run_id = runs["fan_out_prompts"]
@@ -149,6 +151,23 @@ def test_example_dags(stack: E2EStack, scenario: ScenarioResult) -> None:
         prompts.add(view["vendor"]["prompt"])
         _check_download(downloads[map_index], view)
     assert prompts == {"e2e fan-out 1", "e2e fan-out 2", "e2e fan-out 3"}
+
+
+def _check_lineage(stack: E2EStack, run_id: str, job_id: str, download: dict[str, object]) -> None:
+    """OpenLineage (file transport, every component): each task's COMPLETE event carries the vidjobs run
+    facet with the job id (the wait's after its deferral: the resumed worker read it from XCom), and the
+    download's names the file it wrote."""
+    assert stack.lineage_dir is not None
+    dag_id = "aihubmix_generate_and_download"
+    events = read_events(stack.lineage_dir)
+    for task_id in ("create_video", "wait_for_video", "download_video"):
+        completes = run_facets(events, dag_id, task_id, "COMPLETE")
+        assert completes, f"no COMPLETE event of {dag_id}.{task_id} in {stack.lineage_dir} (run {run_id})"
+        facet = completes[-1].get("vidjobs")
+        assert facet is not None, f"{task_id}: no vidjobs facet in {sorted(completes[-1])}"
+        assert (facet["vendor"], facet["jobId"], facet["model"]) == ("aihubmix", job_id, "sora-2"), (task_id, facet)
+    assert run_facets(events, dag_id, "wait_for_video", "COMPLETE")[-1]["vidjobs"]["status"] == "succeeded"
+    assert ("file", str(download["path"])) in outputs(events, dag_id, "download_video", "COMPLETE")
 
 
 def _check_download(download: dict[str, object], view: dict[str, object]) -> None:
@@ -502,6 +521,8 @@ def test_secret_scan(stack: E2EStack, scenario: ScenarioResult) -> None:
     planted.unlink()
 
     files = [p for p in stack.airflow.log_files() if p.name != "simulator.log"]
+    if stack.lineage_dir is not None:  # OpenLineage events leave the deployment: no key, no signature
+        files += sorted(stack.lineage_dir.glob("event-*"))
     report = scan_files(files, canaries)
     report.merge(stack.secret_report)  # rows scanned while waits were deferred
     report.merge(scan_db(stack.pg, canaries, "after all scenarios"))

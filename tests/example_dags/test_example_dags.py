@@ -24,7 +24,7 @@ from airflow_provider_vidjobs.testing.simulator import synthetic_video_sha256
 pytestmark = pytest.mark.dagtest
 
 EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
-DAG_IDS = ["aihubmix_generate_and_download", "fan_out_prompts", "tensorpix_wait_for_video"]
+DAG_IDS = ["aihubmix_generate_and_download", "fan_out_prompts", "hitl_pick_a_variant", "tensorpix_wait_for_video"]
 
 #: Parses example_dags/ in a fresh interpreter with every socket connection and DNS lookup refused.
 _PARSE_OFFLINE = r"""

@@ -71,7 +71,7 @@ class MemorySampler(threading.Thread):
 class E2EStack:
     """Owns the temp dir, the process registry and every server of one e2e run."""
 
-    def __init__(self, dags_dir: Path, parallelism: int = 8) -> None:
+    def __init__(self, dags_dir: Path, parallelism: int = 8, lineage: bool = False) -> None:
         self.dags_dir = dags_dir
         self.parallelism = parallelism
         self.work = Path(tempfile.mkdtemp(prefix="vidjobs-e2e-"))
@@ -82,6 +82,9 @@ class E2EStack:
         self.sim: SimulatorProcess | None = None
         #: Every resumption of an e2e wait appends one JSON line here (see dags/e2e_video_waits.py).
         self.completions_file = self.work / "completions.jsonl"
+        #: With ``lineage``, every component writes its OpenLineage events here, one file per event
+        #: (OpenLineage's file transport; one file each, so processes never interleave their lines).
+        self.lineage_dir: Path | None = self.work / "openlineage" if lineage else None
         self.airflow: AirflowDeployment | None = None
         self.rest: AirflowRestClient | None = None
         self.sampler = MemorySampler(self.marker)
@@ -166,6 +169,7 @@ class E2EStack:
                 COMPLETIONS_ENV: str(self.completions_file),
                 # The example DAGs poll every 15 s by default; simulated jobs take seconds.
                 "VIDJOBS_EXAMPLE_POLL_SECONDS": "2",
+                **self.lineage_env(),
             },
         )
         self.airflow.migrate()
@@ -178,6 +182,17 @@ class E2EStack:
         self.airflow.wait_healthy()
         self.rest = AirflowRestClient(self.airflow.base_url)
         self._timed("airflow healthy", t)
+
+    def lineage_env(self) -> dict[str, str]:
+        """The OpenLineage provider's file transport, when this stack records lineage."""
+        if self.lineage_dir is None:
+            return {}
+        self.lineage_dir.mkdir(parents=True, exist_ok=True)
+        transport = {"type": "file", "log_file_path": str(self.lineage_dir / "event"), "append": False}
+        return {
+            "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(transport),
+            "AIRFLOW__OPENLINEAGE__NAMESPACE": "vidjobs-e2e",
+        }
 
     def close(self) -> None:
         """Stop everything and remove the temp dir; never raises (errors are printed)."""
