@@ -111,6 +111,21 @@ def test_create_reports_its_image_at_start_and_the_job_on_complete(tmp_path: Any
     assert ti.pulls[0] == {"task_ids": "create", "key": "return_value", "map_indexes": -1}
 
 
+def test_generate_reports_the_image_in_its_request_and_the_job_on_complete() -> None:
+    from airflow_provider_vidjobs.operators import GenerateVideoOperator
+
+    op = GenerateVideoOperator(
+        task_id="generate",
+        provider="aihubmix",
+        request={"prompt": "p", "input_reference": "https://img.example.com/first.png?X-Amz-Signature=s"},
+    )
+    start = op.get_openlineage_facets_on_start()
+    assert [(d.namespace, d.name) for d in start.inputs] == [("https://img.example.com", "/first.png")]
+    done = op.get_openlineage_facets_on_complete(FakeTI({"return_value": JOB, "job_id": JOB["job_id"]}))
+    facet = done.run_facets["vidjobs"]
+    assert (facet.vendor, facet.jobId, facet.model) == ("aihubmix", "video_abc123", "sora-2")
+
+
 def test_a_failed_create_reports_the_job_id_it_pushed() -> None:
     op = AIHubMixCreateVideoOperator(
         task_id="create", prompt="p", input_reference="https://img.example.com/a.png?sig=x"
