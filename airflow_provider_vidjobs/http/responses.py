@@ -416,8 +416,14 @@ async def aread_capped(response: httpx.Response, provider: str, job_id: str | No
 def to_reply(
     response: httpx.Response, body: bytes, *, provider: str, job_id: str | None, conn_id: str, secret: str | None
 ) -> Reply:
-    """A 2xx as a :class:`Reply` (JSON decoded, key scrubbed), anything else raised as this provider's error."""
+    """A 2xx as a :class:`Reply` (JSON decoded, key scrubbed), anything else raised as this provider's error.
+
+    A 204, or an empty 2xx to anything but a read, has no payload (``None``): cancels and deletes may
+    answer so. An empty answer to a GET is still an unreadable one.
+    """
     status = response.status_code
+    if status == 204 or (200 <= status < 300 and not body.strip() and response.request.method != "GET"):
+        return Reply(None, status, response.headers)  # a cancel or delete answered with no content
     if 200 <= status < 300:
         payload = parse_json(body, response.headers, provider=provider, job_id=job_id, status=status, secret=secret)
         clean = payload if not secret or key_cannot_be_in(body, secret) else scrub_document(payload, secret)
