@@ -440,7 +440,7 @@ def read_run(dag_id: str) -> dict[str, Any] | None:
         xcoms = {
             (row.task_id, row.map_index, row.key): XComModel.deserialize_value(row)
             for row in session.scalars(XComModel.get_many(run_id=run.run_id, dag_ids=dag_id))
-            if not row.key.startswith("_link_") and row.key != "video_job_url"
+            if not row.key.startswith("_link_")
         }
         return {"run_id": run.run_id, "state": str(run.state), "states": states, "xcoms": xcoms}
 
