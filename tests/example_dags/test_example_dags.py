@@ -272,7 +272,7 @@ def assert_downloaded(download: dict[str, Any], job_id: str, folder: Path, size:
     assert path.suffix == ".mp4"
     data = path.read_bytes()
     assert download["bytes"] == len(data)
-    assert download["sha256"] == hashlib.sha256(data).hexdigest() == synthetic_video_sha256(size)
+    assert download["sha256"] == hashlib.sha256(data).hexdigest() == synthetic_video_sha256(size, job_id)
     assert download["job_id"] == job_id
     assert download["content_type"] == "video/mp4"
     assert not [p for p in folder.iterdir() if ".part-" in p.name]  # no temporary files left behind
