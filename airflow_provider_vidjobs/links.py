@@ -69,6 +69,6 @@ def push_job_link(context: Any, hook: VideoJobHook, job_id: object, job: VideoJo
     every path that ends a task, failures included. No URL: nothing is recorded (a URL found earlier stays).
     """
     url = job_link(hook, job_id, job)
-    if url:
-        task = context.get("task") or context["ti"].task
+    task = context.get("task") or getattr(context.get("ti"), "task", None)
+    if url and task is not None:  # Airflow's context always has the task; a link never fails a task
         setattr(task, URL_ATTR, url)
