@@ -1,12 +1,15 @@
 """The "Video job" button on a task: a link to the job in the vendor's web app, where one is known.
 
-Links are computed on the worker (the API server has no connection secrets to ask), stored in XCom,
-and read back by :class:`VideoJobLink`. A URL the API returns for the job (:attr:`VideoJob.web_url`)
-comes first; else a connection's extra ``web_url_template`` (e.g. ``https://app.example.com/jobs/{job_id}``).
+Links are computed on the worker (the API server has no connection secrets to ask): a task records the
+URL it found on itself (:func:`push_job_link`), and Airflow stores it in XCom ``_link_VideoJobLink``
+when the task ends or defers, where the API server reads it. A URL the API returns for the job
+(:attr:`VideoJob.web_url`) comes first; else a connection's extra ``web_url_template`` (e.g.
+``https://app.example.com/jobs/{job_id}``). A task with no URL stores nothing: no empty XCom rows.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperatorLink, XCom
@@ -15,7 +18,11 @@ if TYPE_CHECKING:
     from airflow_provider_vidjobs.hooks.base import VideoJobHook
     from airflow_provider_vidjobs.models import VideoJob
 
-XCOM_KEY = "video_job_url"
+#: Where Airflow stores the link (``BaseOperatorLink.xcom_key``: ``_link_<class name>``) and the API server
+#: reads it. The triggerer writes it there too when it ends a task (``end_from_trigger``).
+XCOM_KEY = "_link_VideoJobLink"
+#: The attribute of the running task that holds the URL found in this task process.
+URL_ATTR = "_vidjobs_job_url"
 
 
 class VideoJobLink(BaseOperatorLink):
@@ -24,8 +31,25 @@ class VideoJobLink(BaseOperatorLink):
     name = "Video job"
 
     def get_link(self, operator: Any, *, ti_key: Any) -> str:
-        url = XCom.get_value(key=XCOM_KEY, ti_key=ti_key)
+        # Called by Airflow on the worker as the task ends or defers, with the running task.
+        url = getattr(operator, URL_ATTR, "") or XCom.get_value(key=XCOM_KEY, ti_key=ti_key)
         return str(url) if url else ""
+
+
+class JobLinks:
+    """``operator_extra_links`` of a task with a "Video job" link: stores the link only when there is one.
+
+    Airflow's UI lists the link of every task that declares it (read from the serialized DAG: the class
+    always declares it), and Airflow stores each declared link in XCom as a task ends, "" included. On
+    the running task (``_lock_for_execution``) this offers the link only once a URL is known in this
+    process, so a task with none stores no empty ``_link_VideoJobLink`` row, and a resumed task that found
+    nothing new keeps the link stored before it deferred.
+    """
+
+    def __get__(self, obj: object, owner: type | None = None) -> Collection[BaseOperatorLink]:
+        if obj is None or not getattr(obj, "_lock_for_execution", False) or getattr(obj, URL_ATTR, None):
+            return (VideoJobLink(),)
+        return ()
 
 
 def job_link(hook: VideoJobHook, job_id: object, job: VideoJob | None = None) -> str:
@@ -39,9 +63,12 @@ def job_link(hook: VideoJobHook, job_id: object, job: VideoJob | None = None) ->
 
 
 def push_job_link(context: Any, hook: VideoJobHook, job_id: object, job: VideoJob | None = None) -> None:
-    """Store the job's web URL for :class:`VideoJobLink` ("" when neither the API nor the connection has one).
+    """Give the task the job's web URL for :class:`VideoJobLink`; Airflow stores it as the task ends or defers.
 
-    Always stored: Airflow reads every declared link when the task ends, and logs an error for a
-    missing XCom.
+    Call it whenever the job has been read (the API's own page beats the connection's template), on
+    every path that ends a task, failures included. No URL: nothing is recorded (a URL found earlier stays).
     """
-    context["ti"].xcom_push(key=XCOM_KEY, value=job_link(hook, job_id, job))
+    url = job_link(hook, job_id, job)
+    task = context.get("task") or getattr(context.get("ti"), "task", None)
+    if url and task is not None:  # Airflow's context always has the task; a link never fails a task
+        setattr(task, URL_ATTR, url)

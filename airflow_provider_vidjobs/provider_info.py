@@ -10,16 +10,21 @@ from typing import Any
 from airflow_provider_vidjobs import __version__
 from airflow_provider_vidjobs.hooks.registry import HOOKS, ApiSpec, hook_modules
 
+#: Airflow's form (3.1-3.3) writes EVERY declared field into the connection's extra JSON, null when
+#: empty; there is no way for a provider to leave a field out. So a field states its default in its
+#: description and has no schema "default": the form would store the default as if the user had set it,
+#: pinning today's value in saved connections. Null means "the default" (``http.settings``). ``verify``
+#: keeps ``default: True``: a checkbox cannot show "unset", and an unticked box must not read as "off".
 _EXTRA_FIELDS: dict[str, dict[str, Any]] = {
     "timeout": {
         "label": "Timeout (s)",
         "description": "Seconds to wait for an API response (default 30).",
-        "schema": {"type": ["number", "null"], "default": 30},
+        "schema": {"type": ["number", "null"]},
     },
     "connect_timeout": {
         "label": "Connect timeout (s)",
         "description": "Seconds to wait for a TCP/TLS connection (default 10).",
-        "schema": {"type": ["number", "null"], "default": 10},
+        "schema": {"type": ["number", "null"]},
     },
     "verify": {
         "label": "Verify TLS",
@@ -39,7 +44,7 @@ _EXTRA_FIELDS: dict[str, dict[str, Any]] = {
     "max_attempts": {
         "label": "Max attempts",
         "description": "Tries per request for 408/429/5xx and network errors (default 4).",
-        "schema": {"type": ["integer", "null"], "default": 4},
+        "schema": {"type": ["integer", "null"]},
     },
     "web_url_template": {
         "label": "Job web URL template",
@@ -58,9 +63,15 @@ def _connection_type(spec: ApiSpec) -> dict[str, Any]:
         "ui-field-behaviour": {
             # Not "extra": Airflow's UI (3.1 to 3.3) can hide only the standard fields and always shows
             # "Extra Fields JSON", where the extras below are stored; listing it would promise otherwise.
-            "hidden-fields": ["schema", "login", "port"],
-            "relabeling": {"password": "API key", "host": "Base URL"},
-            "placeholders": {"host": spec.default_base_url, "password": f"Your {spec.vendor} API key"},
+            # Port stays visible: Airflow 3.3.x's Test button sends port 0 for an empty one and its API
+            # then refuses every test (README, "Testing a connection"); a saved port makes it work.
+            "hidden-fields": ["schema", "login"],
+            "relabeling": {"password": "API key", "host": "Base URL", "port": "Port (optional)"},
+            "placeholders": {
+                "host": spec.default_base_url,
+                "password": f"Your {spec.vendor} API key",
+                "port": "443 (set it to use the Test button on Airflow 3.3)",
+            },
         },
     }
 

@@ -121,9 +121,9 @@ def run(size_mib: int, rounds: int) -> dict[str, Any]:
     if shutil.which("curl") is None:
         raise RuntimeError("curl is not installed")
     size = size_mib * 2**20
-    expected = synthetic_video_sha256(size)
     with simulator() as sim, tempfile.TemporaryDirectory(dir=os.environ.get("VIDJOBS_BENCH_TMP")) as tmp:
         job = sim.control.create_job("tensorpix", sim={"queued_s": 0, "running_s": 0, "asset_size_bytes": size})
+        expected = synthetic_video_sha256(size, job["id"])
         url = job["vendor"]["generated_video"]["file"]
         env = json.dumps(sim.airflow_connections())
         ours, theirs, same_work = [], [], []

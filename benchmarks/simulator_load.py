@@ -84,7 +84,7 @@ def _download(url: str, key: str, sim: SimulatorHandle, size: int) -> None:
             digest.update(chunk)
             got += len(chunk)
     elapsed = time.perf_counter() - started
-    ok = got == size and digest.hexdigest() == synthetic_video_sha256(size)
+    ok = got == size and digest.hexdigest() == synthetic_video_sha256(size, job["id"])
     print(f"download: {got / 2**20:,.0f} MiB in {elapsed:.1f} s -> {got / 2**20 / elapsed:,.0f} MiB/s, sha256 ok: {ok}")
     if not ok:
         raise SystemExit("download mismatch")

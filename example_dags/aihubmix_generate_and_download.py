@@ -11,7 +11,7 @@ Pipeline:
    ``aihubmix-<job id>.mp4``), checks its size, and returns ``{path, bytes, sha256, content_type, ...}``.
    Its ``Asset`` outlet lets other DAGs run on every new video (``schedule=[AIHUBMIX_VIDEOS]``); the
    asset event's extra carries the job id, path and sha256.
-4. ``summarize``: prints prompt, model, status, duration, resolution, cost, file and checksum.
+4. ``summarize``: logs prompt, model, status, duration, resolution, cost, file and checksum.
 
 Trigger with your own prompt::
 
@@ -28,6 +28,7 @@ simulator's docs). ``VIDJOBS_EXAMPLE_POLL_SECONDS`` (default 15) sets the shorte
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -36,6 +37,9 @@ from airflow.sdk import DAG, Asset, Param, task
 from airflow_provider_vidjobs.operators.aihubmix import AIHubMixCreateVideoOperator
 from airflow_provider_vidjobs.operators.download import DownloadVideoOperator
 from airflow_provider_vidjobs.sensors.video_job import VideoJobSensor
+
+#: The task log, where users look (print() output lands in the collapsed "Post Execute" group).
+log = logging.getLogger(__name__)
 
 POLL_SECONDS = float(os.environ.get("VIDJOBS_EXAMPLE_POLL_SECONDS", "15"))
 
@@ -112,7 +116,7 @@ with DAG(
 
     @task
     def summarize(job: dict[str, Any], download: dict[str, Any]) -> dict[str, Any]:
-        """Print what was generated and where it landed; return the same facts for downstream tasks."""
+        """Log what was generated and where it landed; return the same facts for downstream tasks."""
         video = job.get("video") or {}
         width, height = video.get("width"), video.get("height")
         summary = {
@@ -129,7 +133,7 @@ with DAG(
             "sha256": download["sha256"],
         }
         for key, value in summary.items():
-            print(f"{key:>16}: {'-' if value is None else value}")
+            log.info("%16s: %s", key, "-" if value is None else value)
         return summary
 
     summarize(wait_for_video.output, download_video.output)

@@ -9,13 +9,13 @@
 2. Makes a throwaway Airflow home (SQLite) in a temp folder and runs ``airflow db migrate``. Any
    ``AIRFLOW_*`` settings of your shell are ignored, so your own Airflow is never touched. The home is
    removed at the end unless ``--keep`` is given.
-3. Starts the simulator of the TensorPix and AIHubMix APIs and points ``tensorpix_default`` and
-   ``aihubmix_default`` at it through ``AIRFLOW_CONN_*`` variables.
+3. Starts the simulator of the TensorPix, AIHubMix and Replicate APIs and points ``tensorpix_default``,
+   ``aihubmix_default`` and ``replicate_default`` at it through ``AIRFLOW_CONN_*`` variables.
 4. Runs each example DAG with ``airflow dags test`` (with short simulated jobs), one log file per run.
 5. Reads each run's XComs back from the metadata DB and prints the normalized job metadata and
    where the videos landed; exits non-zero if any run failed.
 
-``demo-output/`` holds the latest run only (it is emptied first): ``videos/<dag_id>/<prompt>-<id>.mp4``,
+``demo-output/`` holds the latest run only (all of it is emptied first): ``videos/<dag_id>/<prompt>-<id>.mp4``,
 ``metadata.json`` (every XCom, and which file is which job) and ``logs/`` (one Airflow log per step).
 
 Airflow never parses this file: it is listed in ``example_dags/.airflowignore``.
@@ -195,7 +195,9 @@ class Demo:
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home / 'airflow.db'}",
                 "AIRFLOW__CORE__DAGS_FOLDER": str(EXAMPLE_DAGS),
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-                "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.logs / "tasks"),
+                # `airflow dags test` writes each task's log to its own output (logs/<dag>.log); the task
+                # log folder stays empty, so it lives in the throwaway home, not in demo-output/.
+                "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.home / "logs"),
                 # Simulated jobs take seconds; against a real API the DAGs poll every 15 s by default.
                 "VIDJOBS_EXAMPLE_POLL_SECONDS": "1",
             }
@@ -225,12 +227,12 @@ class Demo:
 
     def prepare_output(self) -> None:
         """Empty the output folder: what it holds afterwards is this run's, and all of it is listed."""
-        for name in ("videos", "logs", "metadata.json"):
-            target = self.output / name
-            if target.is_dir():
-                shutil.rmtree(target)
-            else:
-                target.unlink(missing_ok=True)
+        if self.output.is_dir():
+            for target in self.output.iterdir():
+                if target.is_dir() and not target.is_symlink():
+                    shutil.rmtree(target)
+                else:
+                    target.unlink()
         self.logs.mkdir(parents=True)
         self.videos.mkdir(parents=True)
 
@@ -245,24 +247,28 @@ class Demo:
         started = time.monotonic()
         self.prepare_output()
         self.configure_environment()
-        print("vidjobs demo: the example DAGs against the simulated TensorPix and AIHubMix APIs")
+        print("vidjobs demo: the example DAGs against the simulated TensorPix, AIHubMix and Replicate APIs")
         print(f"  output {self.output} (this run only); Airflow home {self.home} (removed afterwards)")
 
         ok, took, log = self.airflow("db-migrate", "db", "migrate")
         if not ok:
             return self.give_up("airflow db migrate", log)
-        print(f"[1/6] airflow db migrate {'.' * 22} ok, {took:.0f} s (SQLite, in the work dir)")
+        print(f"[1/7] airflow db migrate {'.' * 22} ok, {took:.0f} s (SQLite, in the work dir)")
 
         from airflow_provider_vidjobs.testing.simulator import start_simulator
 
         self.sim = start_simulator()
         os.environ.update(self.sim.airflow_connections())
-        print(f"[2/6] simulator listening on {self.sim.url}; tensorpix_default and aihubmix_default point at it")
+        print(
+            f"[2/7] simulator listening on {self.sim.url}; "
+            "tensorpix_default, aihubmix_default and replicate_default point at it"
+        )
 
         self.tensorpix_wait_for_video(step=3)
         self.aihubmix_generate_and_download(step=4)
         self.fan_out_prompts(step=5)
-        self.hitl_pick_a_variant(step=6)
+        self.replicate_wait_and_download(step=6)
+        self.hitl_pick_a_variant(step=7)
 
         self.metadata["files"] = [
             {key: item.get(key) for key in ("path", "dag_id", "job_id", "prompt", "bytes", "sha256")}
@@ -289,7 +295,7 @@ class Demo:
 
     def dag_test(self, step: int, dag_id: str, conf: dict[str, Any]) -> Any:
         """``airflow dags test`` one DAG; prints its outcome and returns its run as read from the DB."""
-        print(f"[{step}/6] {dag_id} {'.' * (38 - len(dag_id))} ", end="", flush=True)
+        print(f"[{step}/7] {dag_id} {'.' * (38 - len(dag_id))} ", end="", flush=True)
         ok, took, log = self.airflow(dag_id, "dags", "test", dag_id, "-c", json.dumps(conf))
         run = read_run(dag_id)
         state = run["state"] if run else "no run"
@@ -309,7 +315,7 @@ class Demo:
             return None
         return run
 
-    # -- the three DAGs ---------------------------------------------------------------------------
+    # -- the example DAGs ----------------------------------------------------------------------------
 
     def tensorpix_wait_for_video(self, step: int) -> None:
         # TensorPix jobs are started outside Airflow; here the simulator's control API starts one. It
@@ -347,6 +353,29 @@ class Demo:
         download = readable_name(run["xcoms"][("download_video", -1, "return_value")], final, dag_id)
         print_job(final)
         print(f"      waited     {waits(self.sim.control, final['job_id'])}")
+        print_file(download)
+        self.files.append(download)
+
+    def replicate_wait_and_download(self, step: int) -> None:
+        # Replicate predictions are started outside Airflow (its API, client or web app); here the
+        # simulator's control API starts one, which runs until the sensor has seen it once.
+        dag_id, control = "replicate_wait_and_download", self.sim.control
+        job = control.create_job(
+            "replicate",
+            prompt="A hummingbird hovering over a red flower, slow motion",
+            sim={"queued_s": 0, "running_s": 3600},
+        )
+        releaser = finish_after_first_check(control, job["id"], in_s=3)
+        conf = {"prediction_id": job["id"], "output_dir": str(self.videos / dag_id) + "/"}
+        run = self.dag_test(step, dag_id, conf)
+        releaser.set()
+        if run is None:
+            return
+        final = run["xcoms"][("wait_for_prediction", -1, "return_value")]
+        download = readable_name(run["xcoms"][("download_video", -1, "return_value")], final, dag_id)
+        print_job(final)
+        print(f"      waited     {waits(control, job['id'])}")
+        print(f"      page       {final.get('web_url') or '-'} (the task's Video job link)")
         print_file(download)
         self.files.append(download)
 
@@ -465,7 +494,7 @@ def read_run(dag_id: str) -> dict[str, Any] | None:
         xcoms = {
             (row.task_id, row.map_index, row.key): XComModel.deserialize_value(row)
             for row in session.scalars(XComModel.get_many(run_id=run.run_id, dag_ids=dag_id))
-            if not row.key.startswith("_link_") and row.key != "video_job_url"
+            if not row.key.startswith("_link_")
         }
         return {"run_id": run.run_id, "state": str(run.state), "states": states, "xcoms": xcoms}
 
@@ -535,8 +564,9 @@ Against the real APIs, the same DAGs need only their connections changed (keys f
 
   airflow connections add tensorpix_default --conn-type tensorpix --conn-password "$TENSORPIX_API_KEY"
   airflow connections add aihubmix_default  --conn-type aihubmix  --conn-password "$AIHUBMIX_API_KEY"
+  airflow connections add replicate_default --conn-type replicate --conn-password "$REPLICATE_API_TOKEN"
 
-(an empty host means https://backend.tensorpix.ai and https://aihubmix.com; or set
+(an empty host means https://backend.tensorpix.ai, https://aihubmix.com and https://api.replicate.com; or set
 AIRFLOW_CONN_AIHUBMIX_DEFAULT='{"conn_type": "aihubmix", "password": "..."}'). Leave the DAGs'
 extra_params at its default {}: the "sim" settings only steer the simulator. The demo made the
 sensors poll every second (VIDJOBS_EXAMPLE_POLL_SECONDS=1); by default they poll every 15 s, which

@@ -30,6 +30,7 @@ the real API, or ``{"sim": {"running_s": 3}}`` to script the simulator's jobs. `
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import datetime
 from decimal import Decimal
@@ -40,6 +41,9 @@ from airflow.sdk import DAG, Asset, Param, task
 from airflow_provider_vidjobs.operators.aihubmix import AIHubMixCreateVideoOperator
 from airflow_provider_vidjobs.operators.download import DownloadVideoOperator
 from airflow_provider_vidjobs.sensors.video_job import VideoJobSensor
+
+#: The task log, where users look (print() output lands in the collapsed "Post Execute" group).
+log = logging.getLogger(__name__)
 
 POLL_SECONDS = float(os.environ.get("VIDJOBS_EXAMPLE_POLL_SECONDS", "15"))
 
@@ -54,27 +58,27 @@ def _seconds_between(start: str | None, end: str | None) -> float | None:
     return round((datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds(), 1)
 
 
-def _print_table(rows: list[dict[str, Any]], report: dict[str, Any]) -> None:
+def _log_table(rows: list[dict[str, Any]], report: dict[str, Any]) -> None:
     def show(value: Any, unit: str = "") -> str:
         return "-" if value is None else f"{value:g}{unit}" if isinstance(value, float | int) else str(value)
 
     header = f"{'#':>2}  {'status':<9}  {'clip':>6}  {'took':>7}  {'cost':>6}  {'bytes':>10}  prompt"
-    print(header)
-    print("-" * len(header))
+    log.info("%s", header)
+    log.info("%s", "-" * len(header))
     for number, row in enumerate(rows, 1):
         prompt = row["prompt"] if len(row["prompt"]) <= 48 else row["prompt"][:47] + "…"
-        print(
+        log.info(
             f"{number:>2}  {row['status']:<9}  {show(row['video_seconds'], ' s'):>6}  "
             f"{show(row['generation_seconds'], ' s'):>7}  {show(row['cost']):>6}  {row['bytes']:>10}  {prompt}"
         )
-    print("-" * len(header))
+    log.info("%s", "-" * len(header))
     cost = report["total_cost"] if report["costs_reported"] else "not reported by the API"
-    print(
+    log.info(
         f"{report['count']} videos, {show(report['total_video_seconds'], ' s')} of video, "
         f"{show(report['total_generation_seconds'], ' s')} of generation, {report['total_bytes']} bytes, cost: {cost}"
     )
     for row in rows:
-        print(f"  {row['path']}  sha256 {row['sha256']}")
+        log.info("  %s  sha256 %s", row["path"], row["sha256"])
 
 
 with DAG(
@@ -148,7 +152,7 @@ with DAG(
 
     @task
     def cost_report(jobs: list[dict[str, Any]], downloads: list[dict[str, Any]]) -> dict[str, Any]:
-        """Print one row per video and the totals; return them for downstream tasks."""
+        """Log one row per video and the totals; return them for downstream tasks."""
         rows = []
         for job, download in zip(jobs, downloads, strict=True):
             video = job.get("video") or {}
@@ -175,7 +179,7 @@ with DAG(
             "costs_reported": len(costs),
             "total_bytes": sum(row["bytes"] for row in rows),
         }
-        _print_table(rows, report)
+        _log_table(rows, report)
         return report
 
     cost_report(wait_for_video.output, download_video.output)

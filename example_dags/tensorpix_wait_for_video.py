@@ -7,7 +7,7 @@ Pipeline:
    ends. Its XCom is the job's normalized metadata (``VideoJob.to_xcom()``: status, progress, prompt,
    model, ``video`` with URL, size and duration, cost...). A failed job fails the task with the API's
    error code and message.
-2. ``summarize``: reads that XCom and prints status, duration, resolution, cost and the video URL.
+2. ``summarize``: reads that XCom and logs status, duration, resolution, cost and the video URL.
 
 The job id comes from the run's params: TensorPix jobs are started from its app or another system,
 and this DAG only waits for them::
@@ -24,6 +24,7 @@ tests set it to 1 s because simulated jobs take seconds, not minutes.
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -31,6 +32,9 @@ from airflow.sdk import DAG, Param, task
 
 from airflow_provider_vidjobs.models import VideoJob
 from airflow_provider_vidjobs.sensors.video_job import VideoJobSensor
+
+#: The task log, where users look (print() output lands in the collapsed "Post Execute" group).
+log = logging.getLogger(__name__)
 
 POLL_SECONDS = float(os.environ.get("VIDJOBS_EXAMPLE_POLL_SECONDS", "15"))
 
@@ -61,7 +65,7 @@ with DAG(
 
     @task
     def summarize(job: dict[str, Any]) -> dict[str, Any]:
-        """Print the facts people ask about a finished job; return them for downstream tasks."""
+        """Log the facts people ask about a finished job; return them for downstream tasks."""
         VideoJob.from_xcom(job)  # registers the pre-signed URL's signature with this task's secret masker
         video = job.get("video") or {}
         width, height = video.get("width"), video.get("height")
@@ -77,7 +81,7 @@ with DAG(
             "video_file": (video.get("url") or "").split("?", 1)[0] or None,
         }
         for key, value in summary.items():
-            print(f"{key:>16}: {'-' if value is None else value}")
+            log.info("%16s: %s", key, "-" if value is None else value)
         return summary
 
     summarize(wait_for_video.output)

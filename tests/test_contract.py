@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from airflow_provider_vidjobs.hooks.aihubmix import AIHubMixHook
 from airflow_provider_vidjobs.hooks.base import VideoJobHook
 from airflow_provider_vidjobs.hooks.registry import HOOKS, hook_class
 from airflow_provider_vidjobs.hooks.tensorpix import TensorPixHook
-from airflow_provider_vidjobs.links import XCOM_KEY, job_link, push_job_link
+from airflow_provider_vidjobs.links import URL_ATTR, job_link, push_job_link
 from airflow_provider_vidjobs.models import JobStatus, VideoJob
 
 MUST = {"status_table", "normalize", "job_path"}
@@ -79,14 +80,6 @@ class _Hook:
         return self.template.replace("{job_id}", job_id) if self.template else None
 
 
-class _TI:
-    def __init__(self) -> None:
-        self.pushed: dict[str, Any] = {}
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.pushed[key] = value
-
-
 def _job(web_url: str | None) -> VideoJob:
     return VideoJob(provider="aihubmix", job_id="v1", status=JobStatus.SUCCEEDED, web_url=web_url)
 
@@ -100,10 +93,14 @@ def test_the_link_prefers_the_url_the_api_returned():
     assert job_link(hook, "") == ""  # a bad id: the task reports it
 
 
-def test_push_job_link_stores_the_preferred_url():
-    ti = _TI()
-    push_job_link({"ti": ti}, _Hook(None), "v1", _job("https://vendor.example/p/v1"))  # type: ignore[arg-type]
-    assert ti.pushed == {XCOM_KEY: "https://vendor.example/p/v1"}
+def test_push_job_link_gives_the_task_the_preferred_url_and_nothing_when_there_is_none():
+    task = SimpleNamespace()
+    push_job_link({"task": task}, _Hook(None), "v1", _job(None))  # type: ignore[arg-type]
+    assert not hasattr(task, URL_ATTR)  # no URL: nothing for Airflow to store
+    push_job_link({"task": task}, _Hook(None), "v1", _job("https://vendor.example/p/v1"))  # type: ignore[arg-type]
+    assert getattr(task, URL_ATTR) == "https://vendor.example/p/v1"
+    push_job_link({"task": task}, _Hook(None), "v1", _job(None))  # type: ignore[arg-type]
+    assert getattr(task, URL_ATTR) == "https://vendor.example/p/v1"  # a URL found earlier stays
 
 
 def test_web_url_travels_in_the_xcom():

@@ -93,17 +93,22 @@ def test_connection_form(conn_type):
     assert ui["relabeling"]["host"] == "Base URL"
     assert ui["placeholders"]["host"] == EXPECTED[conn_type]["base_url"]
     assert ui["placeholders"]["password"] == EXPECTED[conn_type]["key_placeholder"]
-    assert ui["hidden-fields"] == ["schema", "login", "port"]
+    assert ui["hidden-fields"] == ["schema", "login"]  # Port shown: Airflow 3.3's Test button needs one saved
+    assert "Test" in ui["placeholders"]["port"]
     assert "password" not in ui["hidden-fields"]
     assert "host" not in ui["hidden-fields"]
     fields = conn["conn-fields"]
     for name in ("timeout", "connect_timeout", "verify", "ca_bundle", "proxy", "max_attempts"):
         assert fields[name]["label"]
         assert fields[name]["schema"]["type"]
-    assert fields["timeout"]["schema"]["default"] == 30
-    assert fields["connect_timeout"]["schema"]["default"] == 10
-    assert fields["verify"]["schema"]["default"] is True
-    assert fields["max_attempts"]["schema"]["default"] == 4
+    # No prefilled defaults (the form would store them as if set); the description states each default.
+    for name in ("timeout", "connect_timeout", "max_attempts"):
+        assert "default" not in fields[name]["schema"]
+        assert "null" in fields[name]["schema"]["type"]
+    assert "(default 30)" in fields["timeout"]["description"]
+    assert "(default 10)" in fields["connect_timeout"]["description"]
+    assert "(default 4)" in fields["max_attempts"]["description"]
+    assert fields["verify"]["schema"]["default"] is True  # a checkbox cannot show "unset"
 
 
 def test_extra_fields_are_the_ones_the_settings_read():
@@ -175,6 +180,7 @@ def test_provider_info_hook_class_and_registry_agree(conn_type):
     assert conn["ui-field-behaviour"]["placeholders"] == {
         "host": spec.default_base_url,
         "password": f"Your {spec.vendor} API key",
+        "port": "443 (set it to use the Test button on Airflow 3.3)",
     }
     (hooks,) = get_provider_info()["hooks"]
     assert spec.hook_module in hooks["python-modules"]

@@ -21,7 +21,7 @@ from airflow.providers.common.compat.sdk import BaseOperator
 from airflow_provider_vidjobs.exceptions import DownloadError
 from airflow_provider_vidjobs.hooks import assets
 from airflow_provider_vidjobs.lineage import VideoJobLineageMixin
-from airflow_provider_vidjobs.links import VideoJobLink, push_job_link
+from airflow_provider_vidjobs.links import JobLinks, push_job_link
 from airflow_provider_vidjobs.waiting import job_reference, make_hook
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ class DownloadVideoOperator(VideoJobLineageMixin, BaseOperator):
     """
 
     template_fields: Sequence[str] = ("job", "destination", "conn_id", "provider")
-    operator_extra_links = (VideoJobLink(),)
+    operator_extra_links = JobLinks()  # the "Video job" link, stored only when there is one
 
     def __init__(
         self,

@@ -21,7 +21,7 @@ from airflow_provider_vidjobs.exceptions import VideoJobError
 from airflow_provider_vidjobs.hooks.registry import HOOKS, hook_class
 from airflow_provider_vidjobs.hooks.requests import as_params
 from airflow_provider_vidjobs.lineage import VideoJobLineageMixin
-from airflow_provider_vidjobs.links import VideoJobLink, push_job_link
+from airflow_provider_vidjobs.links import JobLinks, push_job_link
 from airflow_provider_vidjobs.polling import PollPolicy
 from airflow_provider_vidjobs.reattach import Reattacher, check_orphan_policy, request_fingerprint
 from airflow_provider_vidjobs.waiting import (
@@ -77,7 +77,7 @@ class GenerateVideoOperator(VideoJobLineageMixin, BaseOperator):
 
     template_fields: Sequence[str] = ("request", "conn_id", "provider")
     template_fields_renderers = {"request": "json"}
-    operator_extra_links = (VideoJobLink(),)
+    operator_extra_links = JobLinks()  # the "Video job" link, stored only when there is one
     ui_color = "#dcecf7"
 
     def __init__(

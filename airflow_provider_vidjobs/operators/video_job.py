@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperator
 
-from airflow_provider_vidjobs.links import VideoJobLink, push_job_link
+from airflow_provider_vidjobs.links import JobLinks, push_job_link
 from airflow_provider_vidjobs.waiting import job_reference, make_hook
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ class GetVideoJobOperator(BaseOperator):
     """
 
     template_fields: Sequence[str] = ("job_id", "conn_id", "provider", "status_overrides")
-    operator_extra_links = (VideoJobLink(),)
+    operator_extra_links = JobLinks()  # the "Video job" link, stored only when there is one
 
     def __init__(
         self,
@@ -46,7 +46,6 @@ class GetVideoJobOperator(BaseOperator):
         hook = make_hook(provider, self.conn_id, self.status_overrides)
         push_job_link(context, hook, job_id)
         job = hook.get_job(job_id)
-        if job.web_url:
-            push_job_link(context, hook, job_id, job)  # the API's own page beats the connection's template
+        push_job_link(context, hook, job_id, job)  # the API's own page beats the connection's template
         self.log.info("%s", job.summary())
         return job.to_xcom()

@@ -15,7 +15,7 @@ from airflow.providers.common.compat.sdk import (
 
 from airflow_provider_vidjobs.exceptions import JobFailedError, TransientAPIError, VideoJobError
 from airflow_provider_vidjobs.lineage import VideoJobLineageMixin
-from airflow_provider_vidjobs.links import VideoJobLink, push_job_link
+from airflow_provider_vidjobs.links import JobLinks, push_job_link
 from airflow_provider_vidjobs.models import JobStatus
 from airflow_provider_vidjobs.polling import PollPolicy
 from airflow_provider_vidjobs.version_compat import AIRFLOW_V_3_3_PLUS, warn_once
@@ -89,7 +89,7 @@ class VideoJobSensor(VideoJobLineageMixin, BaseSensorOperator):
 
     template_fields: Sequence[str] = ("job_id", "conn_id", "provider", "status_overrides")
     ui_color = "#e8dcf7"
-    operator_extra_links = (VideoJobLink(),)
+    operator_extra_links = JobLinks()  # the "Video job" link, stored only when there is one
 
     def __init__(
         self,
@@ -190,6 +190,7 @@ class VideoJobSensor(VideoJobLineageMixin, BaseSensorOperator):
             # The deferred wait sits out outages within its failure budget; so does its first check.
             self.log.warning("%s; deferring, the triggerer will keep trying", error)
         else:
+            push_job_link(context, self.hook, job_id, job)  # the API's own page beats the template
             self.log.info("%s", job.summary())
             if job.is_terminal:
                 return result_of(job)
@@ -231,8 +232,7 @@ class VideoJobSensor(VideoJobLineageMixin, BaseSensorOperator):
             self.log.warning("%s; will check again in %s s", error, self.poke_interval)
             return PokeReturnValue(is_done=False)
         self.log.info("%s", job.summary())
-        if job.is_terminal and job.web_url:
-            push_job_link(context, self.hook, self._job_id, job)  # the API's own page beats the template
+        push_job_link(context, self.hook, self._job_id, job)  # the API's own page beats the template
         if job.status is JobStatus.SUCCEEDED:
             return PokeReturnValue(is_done=True, xcom_value=job.to_xcom())
         if job.is_terminal:
@@ -242,6 +242,7 @@ class VideoJobSensor(VideoJobLineageMixin, BaseSensorOperator):
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resume after the trigger fired: validate the event, then return the job or raise."""
         job_id = self.hook.validate_job_id(self._job_id)
+        push_job_link(context, self.hook, job_id)  # a timeout or bad event still ends with the template's link
         try:
             job = job_from_event(
                 event, job_id=job_id, on_timeout=AirflowSensorTimeout, reread=lambda: self.hook.get_job(job_id)
@@ -250,8 +251,7 @@ class VideoJobSensor(VideoJobLineageMixin, BaseSensorOperator):
             if self.soft_fail:
                 raise AirflowSkipException(f"{self.hook.provider} job {job_id} did not finish in time") from None
             raise
-        if job.web_url:
-            push_job_link(context, self.hook, job_id, job)  # the API's own page beats the connection's template
+        push_job_link(context, self.hook, job_id, job)  # the API's own page beats the connection's template
         self.log.info("%s", job.summary())
         return result_of(job)
 

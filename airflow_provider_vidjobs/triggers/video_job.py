@@ -130,7 +130,8 @@ class VideoJobTrigger(BaseTrigger):
             try:
                 if self.task_instance is not None:  # None under dag.test(), which resumes the task anyway
                     link = (event.get("job") or {}).get("web_url") or self._web_url  # the API's page first
-                    await apush_xcoms(self.task_instance, {"return_value": event["job"], LINK_XCOM_KEY: link})
+                    xcoms = {"return_value": event["job"], **({LINK_XCOM_KEY: link} if link else {})}
+                    await apush_xcoms(self.task_instance, xcoms)  # no link: no empty "Video job" row
             except Exception as error:  # the XCom is the task's result: without it, let a worker finish the task
                 self.log.warning("could not store the XCom from the triggerer (%s); a worker resumes the task", error)
                 ending = TriggerEvent(without_url_secrets(event))

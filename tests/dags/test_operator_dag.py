@@ -183,7 +183,7 @@ def test_download_to_a_local_folder_is_byte_identical_with_thumbnail(run: Operat
     assert (result["job_id"], result["provider"], result["content_type"]) == (job_id, "tensorpix", "video/mp4")
     assert result["bytes"] == TP_VIDEO_SIZE == path.stat().st_size
     assert result["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest() == run.served[(job_id, "video")]
-    assert result["sha256"] == synthetic_video_sha256(TP_VIDEO_SIZE)
+    assert result["sha256"] == synthetic_video_sha256(TP_VIDEO_SIZE, job_id)
     thumbnail = result["thumbnail"]
     assert Path(thumbnail["path"]).parent == path.parent
     assert thumbnail["sha256"] == hashlib.sha256(Path(thumbnail["path"]).read_bytes()).hexdigest()

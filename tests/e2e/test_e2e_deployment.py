@@ -176,7 +176,7 @@ def _check_download(download: dict[str, object], view: dict[str, object]) -> Non
     assert path.is_file(), f"downloaded file missing: {path}"
     timeline = view["timeline"]
     assert isinstance(timeline, dict)
-    expected = synthetic_video_sha256(timeline.get("asset_size_bytes"))
+    expected = synthetic_video_sha256(timeline.get("asset_size_bytes"), str(view["id"]))
     assert download["sha256"] == expected == hashlib.sha256(path.read_bytes()).hexdigest()
     assert download["bytes"] == path.stat().st_size
 

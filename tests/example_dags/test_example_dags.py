@@ -24,7 +24,13 @@ from airflow_provider_vidjobs.testing.simulator import synthetic_video_sha256
 pytestmark = pytest.mark.dagtest
 
 EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
-DAG_IDS = ["aihubmix_generate_and_download", "fan_out_prompts", "hitl_pick_a_variant", "tensorpix_wait_for_video"]
+DAG_IDS = [
+    "aihubmix_generate_and_download",
+    "fan_out_prompts",
+    "hitl_pick_a_variant",
+    "replicate_wait_and_download",
+    "tensorpix_wait_for_video",
+]
 
 #: Parses example_dags/ in a fresh interpreter with every socket connection and DNS lookup refused.
 _PARSE_OFFLINE = r"""
@@ -75,6 +81,7 @@ def test_dag_files_parse_offline_with_light_imports(tmp_path: Path) -> None:
     assert "demo.py" not in parsed["files"]  # .airflowignore keeps the demo script away from Airflow
     assert all(dag["doc"] for dag in parsed["dags"].values())
     assert parsed["dags"]["tensorpix_wait_for_video"]["params"] == ["job_id"]
+    assert parsed["dags"]["replicate_wait_and_download"]["params"] == ["output_dir", "prediction_id"]
     assert "extra_params" in parsed["dags"]["aihubmix_generate_and_download"]["params"]
     assert "extra_params" in parsed["dags"]["fan_out_prompts"]["params"]
     assert parsed["heavy"] == []  # no simulator, server or SDK behind the DAG files
@@ -109,6 +116,31 @@ def test_tensorpix_wait_for_video(run_example, vidjobs_simulator, finish_after_f
         "cost": "4.20",
         "video_file": final["video"]["url"].split("?", 1)[0],  # the signed URL stays in the sensor's XCom
     }
+
+
+def test_replicate_wait_and_download(run_example, vidjobs_simulator, finish_after_first_check, tmp_path: Path) -> None:
+    control = vidjobs_simulator.control
+    job = control.create_job("replicate", prompt="A hummingbird", sim={"queued_s": 0, "running_s": 3600})
+    folder = tmp_path / "replicate"
+
+    with finish_after_first_check(job["id"]) as released:
+        run = run_example("replicate_wait_and_download", {"prediction_id": job["id"], "output_dir": f"{folder}/"})
+
+    assert run.state == "success", run.states
+    assert released.is_set()
+    final = run.xcom("wait_for_prediction")
+    assert (final["provider"], final["job_id"], final["status"]) == ("replicate", job["id"], "succeeded")
+    download = run.xcom("download_video")
+    data = Path(download["path"]).read_bytes()
+    assert Path(download["path"]).parent == folder
+    assert download["sha256"] == hashlib.sha256(data).hexdigest() == synthetic_video_sha256(None, job["id"])
+    summary = run.xcom("summarize")
+    assert (summary["job_id"], summary["status"], summary["sha256"]) == (job["id"], "succeeded", download["sha256"])
+    # The task's "Video job" link, as Airflow stored it: Replicate's page for the sensor (deferred, then
+    # resumed); the download never read the job's page and has no template, so it stores no link row.
+    assert run.xcom("wait_for_prediction", "_link_VideoJobLink") == final["web_url"]
+    assert ("download_video", -1, "_link_VideoJobLink") not in run.xcoms
+    assert not [key for key in run.xcoms if key[2] == "video_job_url"]
 
 
 def test_aihubmix_generate_and_download(run_example, vidjobs_simulator, tmp_path: Path) -> None:
@@ -272,7 +304,7 @@ def assert_downloaded(download: dict[str, Any], job_id: str, folder: Path, size:
     assert path.suffix == ".mp4"
     data = path.read_bytes()
     assert download["bytes"] == len(data)
-    assert download["sha256"] == hashlib.sha256(data).hexdigest() == synthetic_video_sha256(size)
+    assert download["sha256"] == hashlib.sha256(data).hexdigest() == synthetic_video_sha256(size, job_id)
     assert download["job_id"] == job_id
     assert download["content_type"] == "video/mp4"
     assert not [p for p in folder.iterdir() if ".part-" in p.name]  # no temporary files left behind

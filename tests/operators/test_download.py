@@ -79,7 +79,7 @@ def test_download_is_byte_identical_to_the_served_asset(
 
     assert result["bytes"] == size == Path(result["path"]).stat().st_size
     assert result["sha256"] == file_sha256(result["path"]) == served_sha256(sim, job_id)
-    assert result["sha256"] == synthetic_video_sha256(size)
+    assert result["sha256"] == synthetic_video_sha256(size, job_id)
     assert os.listdir(tmp_path) == [Path(result["path"]).name]  # no temporary file left beside it
     assert sim.control.stats()["storage_auth_leaks"] == 0
 
@@ -192,7 +192,7 @@ def test_200_mb_download_runs_in_constant_memory(sim: SimulatorHandle, tmp_path:
     path = Path(report["result"]["path"])
     try:
         assert report["result"]["bytes"] == size == path.stat().st_size
-        assert report["result"]["sha256"] == synthetic_video_sha256(size)
+        assert report["result"]["sha256"] == synthetic_video_sha256(size, large_job)
         assert report["after_kib"] - report["before_kib"] < limit_kib, report
     finally:
         path.unlink(missing_ok=True)

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from airflow_provider_vidjobs.testing.simulator import SimulatorHandle, synthetic_video_chunks, synthetic_video_sha256
+from airflow_provider_vidjobs.testing.simulator.storage import assets
 
 from .conftest import ah_auth, ah_video_path, tp_auth, tp_job_path
 
@@ -91,7 +92,8 @@ def test_authorization_header_on_storage_is_a_leak(sim: SimulatorHandle, http: h
 
 def test_large_synthetic_asset_streams_with_exact_size_and_hash(sim: SimulatorHandle, http: httpx.Client) -> None:
     size = 5 * 1024 * 1024 + 123
-    video = _done_job(sim, http, asset_size_bytes=size)["generated_video"]
+    body = _done_job(sim, http, asset_size_bytes=size)
+    video, job_id = body["generated_video"], str(body["id"])
     assert video["size"] == size  # type: ignore[index]
     digest, got, head = hashlib.sha256(), 0, b""
     with httpx.stream("GET", video["file"], trust_env=False) as resp:  # type: ignore[index]
@@ -102,13 +104,13 @@ def test_large_synthetic_asset_streams_with_exact_size_and_hash(sim: SimulatorHa
             digest.update(chunk)
             got += len(chunk)
     assert got == size
-    assert digest.hexdigest() == synthetic_video_sha256(size)
+    assert digest.hexdigest() == synthetic_video_sha256(size, job_id)
     assert head[4:8] == b"ftyp"
 
     ah = sim.control.create_job("aihubmix", sim={"queued_s": 0, "running_s": 0, "asset_size_bytes": size})
     content = http.get(ah_video_path(ah["id"], "/content"), headers=ah_auth(sim))
     assert len(content.content) == size
-    assert hashlib.sha256(content.content).hexdigest() == synthetic_video_sha256(size)
+    assert hashlib.sha256(content.content).hexdigest() == synthetic_video_sha256(size, ah["id"])
     kinds = [k for k, _ in _top_level_boxes(content.content)]
     assert kinds[-1] == b"free"
     assert b"moov" in kinds
@@ -117,7 +119,7 @@ def test_large_synthetic_asset_streams_with_exact_size_and_hash(sim: SimulatorHa
 def test_range_requests_resume_a_cut_download(sim: SimulatorHandle, http: httpx.Client) -> None:
     size = 3 * 1024 * 1024 + 7
     body = _done_job(sim, http, asset_size_bytes=size)
-    url = body["generated_video"]["file"]  # type: ignore[index]
+    url, job_id = body["generated_video"]["file"], str(body["id"])  # type: ignore[index]
     sim.control.add_job_faults(str(body["id"]), {"kind": "reset", "reset_after_bytes": 1_500_000, "count": 1})
     received = b""
     with (  # noqa: PT012 - the cut comes mid-stream, after some chunks arrived
@@ -131,12 +133,31 @@ def test_range_requests_resume_a_cut_download(sim: SimulatorHandle, http: httpx.
     rest = httpx.get(url, headers={"Range": f"bytes={len(received)}-"}, trust_env=False)
     assert rest.status_code == 206
     assert rest.headers["content-range"] == f"bytes {len(received)}-{size - 1}/{size}"
-    assert hashlib.sha256(received + rest.content).hexdigest() == synthetic_video_sha256(size)
+    assert hashlib.sha256(received + rest.content).hexdigest() == synthetic_video_sha256(size, job_id)
     middle = httpx.get(url, headers={"Range": "bytes=10-19"}, trust_env=False)
     assert middle.status_code == 206
-    assert middle.content == b"".join(synthetic_video_chunks(size))[10:20]
+    assert middle.content == b"".join(synthetic_video_chunks(size, job_id=job_id))[10:20]
     tail = httpx.get(url, headers={"Range": "bytes=-5"}, trust_env=False)
-    assert tail.content == b"".join(synthetic_video_chunks(size))[-5:]
+    assert tail.content == b"".join(synthetic_video_chunks(size, job_id=job_id))[-5:]
     beyond = httpx.get(url, headers={"Range": f"bytes={size}-"}, trust_env=False)
     assert beyond.status_code == 416
     assert beyond.headers["content-range"] == f"bytes */{size}"
+
+
+@pytest.mark.parametrize("size", [None, 5 * 1024 * 1024 + 123])
+def test_every_jobs_video_is_distinct_and_still_a_whole_mp4(
+    sim: SimulatorHandle, http: httpx.Client, size: int | None
+) -> None:
+    """Downstream steps tell videos apart by content: two jobs never serve the same file."""
+    files = []
+    for _ in range(2):
+        body = _done_job(sim, http, **({} if size is None else {"asset_size_bytes": size}))
+        data = httpx.get(body["generated_video"]["file"], trust_env=False).content  # type: ignore[index]
+        assert len(data) == body["generated_video"]["size"]  # type: ignore[index]
+        assert data == b"".join(synthetic_video_chunks(size, job_id=str(body["id"])))
+        kinds = [kind for kind, _ in _top_level_boxes(data)]  # the boxes tile the file exactly
+        assert kinds[:4] == [b"ftyp", b"moov", b"free", b"mdat"]
+        assert data[8:12] == assets().video[8:12]  # same brand: only the informative minor_version differs
+        assert data[16 : len(assets().video)] == assets().video[16:]  # the same frames, at the same offsets
+        files.append(data)
+    assert hashlib.sha256(files[0]).digest() != hashlib.sha256(files[1]).digest()

@@ -80,14 +80,17 @@ def test_a_succeeded_job_ends_the_task_in_the_triggerer_with_its_xcom(
     assert isinstance(event, TaskSuccessEvent)
     # Stored as a worker stores them, not through the event (which Airflow would JSON-encode twice).
     assert event.xcoms is None
-    assert set(stored) == {"return_value", LINK_XCOM_KEY}
     job = VideoJob.from_xcom(stored["return_value"])
     assert (job.provider, job.job_id, job.status) == (provider, job_id, JobStatus.SUCCEEDED)
     assert job.video is not None
     assert job.video.url
     assert json.loads(json.dumps(stored)) == stored  # JSON-native
-    # The page the API returned for the job (Replicate's urls.web), else "": no web_url_template is defined.
-    assert stored[LINK_XCOM_KEY] == (job.web_url or "")
+    # The page the API returned for the job (Replicate's urls.web); none (no web_url_template): no link XCom.
+    if job.web_url:
+        assert set(stored) == {"return_value", LINK_XCOM_KEY}
+        assert stored[LINK_XCOM_KEY] == job.web_url
+    else:
+        assert set(stored) == {"return_value"}
 
 
 def test_the_link_xcom_comes_from_the_connections_web_url_template(

@@ -3,7 +3,7 @@
 The small real assets ship as package data (``assets/``, made once with ffmpeg). A job may ask for a
 video of any size: the real MP4 followed by one ``free`` box of deterministic filler, so it stays a
 valid MP4 of the same duration, is streamed in chunks, and its sha256 is computable
-(``synthetic_video_sha256``).
+(``synthetic_video_sha256``). Every job's file is distinct (its id is in it), as real jobs' videos are.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import struct
+import zlib
 from collections.abc import Iterator
 from importlib import resources
 from typing import TYPE_CHECKING
@@ -70,14 +71,27 @@ def video_size(size: int | None) -> int:
     return len(assets().video) if size is None else size
 
 
-def synthetic_video_chunks(size: int | None, chunk: int = CHUNK) -> Iterator[bytes]:
-    """The video bytes for ``asset_size_bytes=size``, in chunks.
+def job_video(job_id: str = "") -> bytes:
+    """The packaged MP4 as served for job ``job_id``: the same length, and distinct for every job.
 
-    ``None`` (or the real size) is the packaged MP4. A larger size is the MP4 plus one ``free`` box
-    (16-byte large-size header, then repeated filler) filling it up to exactly ``size`` bytes; a
-    smaller size is a prefix of the MP4.
+    The ``ftyp`` box's ``minor_version`` (bytes 12-16; informative, players ignore it) holds the CRC-32 of
+    the job id, so each job's file has its own sha256 and is still the same playable MP4 (nothing moves:
+    the ``moov`` box's chunk offsets stay right). ``""``: the packaged file as is.
     """
     base = assets().video
+    if not job_id:
+        return base
+    return base[:12] + struct.pack(">I", zlib.crc32(job_id.encode())) + base[16:]
+
+
+def synthetic_video_chunks(size: int | None, chunk: int = CHUNK, *, job_id: str = "") -> Iterator[bytes]:
+    """The video bytes of job ``job_id`` for ``asset_size_bytes=size``, in chunks.
+
+    ``None`` (or the real size) is the packaged MP4 (:func:`job_video`). A larger size is that MP4 plus
+    one ``free`` box (16-byte large-size header, then ``vidjobs-simulator job <id>`` and repeated
+    filler) filling it up to exactly ``size`` bytes; a smaller size is a prefix of the MP4.
+    """
+    base = job_video(job_id)
     if size is None:
         yield base
         return
@@ -85,8 +99,10 @@ def synthetic_video_chunks(size: int | None, chunk: int = CHUNK) -> Iterator[byt
         padded = base + struct.pack(">I4sQ", 1, b"free", max(size - len(base), 16))
         yield padded[:size]
         return
-    yield base + struct.pack(">I4sQ", 1, b"free", size - len(base))
     left = size - len(base) - 16
+    tag = f"vidjobs-simulator job {job_id}\n".encode()[:left] if job_id else b""
+    yield base + struct.pack(">I4sQ", 1, b"free", size - len(base)) + tag
+    left -= len(tag)
     block = _fill_block()
     if chunk != len(block):
         block = (block * (chunk // len(block) + 1))[:chunk]
@@ -97,10 +113,10 @@ def synthetic_video_chunks(size: int | None, chunk: int = CHUNK) -> Iterator[byt
         yield block[:left]
 
 
-def synthetic_video_sha256(size: int | None) -> str:
-    """sha256 hex of the video served for ``asset_size_bytes=size`` (for tests and benchmarks)."""
+def synthetic_video_sha256(size: int | None, job_id: str = "") -> str:
+    """sha256 hex of the video served for job ``job_id`` with ``asset_size_bytes=size`` (for tests and benchmarks)."""
     digest = hashlib.sha256()
-    for piece in synthetic_video_chunks(size):
+    for piece in synthetic_video_chunks(size, job_id=job_id):
         digest.update(piece)
     return digest.hexdigest()
 

@@ -71,7 +71,7 @@ async def get_object(state: SimState, req: Request, routed: Routed) -> Response:
     name = req.segments[3]
     if name == f"{job.video_id}.mp4":
         size = job.timeline.asset_size_bytes
-        return _object(req, video_size(size), lambda: synthetic_video_chunks(size), b"video/mp4")
+        return _object(req, video_size(size), lambda: synthetic_video_chunks(size, job_id=job.id), b"video/mp4")
     if name == f"{job.video_id}.jpg":
         thumb = assets().thumbnail_jpg
         return _object(req, len(thumb), lambda: iter((thumb,)), b"image/jpeg")

@@ -327,7 +327,7 @@ async def content(state: SimState, req: Request, routed: Routed) -> Response:
     if variant == "spritesheet":
         return Response(200, body=files.spritesheet_jpg, content_type=b"image/jpeg")
     size = job.timeline.asset_size_bytes
-    stream = StreamBody(video_size(size), lambda: synthetic_video_chunks(size))
+    stream = StreamBody(video_size(size), lambda: synthetic_video_chunks(size, job_id=job.id))
     return Response(200, stream=stream, content_type=b"video/mp4")
 
 
