@@ -18,6 +18,7 @@ from _task_state import MemoryTaskState
 
 from airflow_provider_vidjobs.exceptions import VideoJobError
 from airflow_provider_vidjobs.hooks.registry import HOOKS, hook_class
+from airflow_provider_vidjobs.links import URL_ATTR
 from airflow_provider_vidjobs.operators import GenerateVideoOperator
 from airflow_provider_vidjobs.testing.simulator import SimulatorHandle
 from airflow_provider_vidjobs.triggers.video_job import make_event
@@ -68,11 +69,14 @@ def stopped(sim: SimulatorHandle) -> dict[str, Any]:
 @pytest.mark.parametrize("api", CREATE_APIS)
 def test_creates_the_job_and_returns_it(sim: SimulatorHandle, api: str) -> None:
     context = new_try()
-    result = operator(api).execute(context)
+    task = context["task"] = operator(api)
+    result = task.execute(context)
     assert result is not None
     assert (result["provider"], result["status"]) == (api, "queued")
     assert context["ti"].xcoms["job_id"] == result["job_id"]
-    assert "video_job_url" in context["ti"].xcoms  # the extra link's XCom
+    # The "Video job" link: the API's own page when it gives one, and nothing at all (no empty row) when not.
+    assert getattr(task, URL_ATTR, None) == result.get("web_url")
+    assert set(context["ti"].xcoms) == {"job_id"}
     assert sim.control.job(result["job_id"])["api"] == api
     assert paid(sim) == 1
 
