@@ -189,3 +189,59 @@ def test_the_progress_line_shows_the_vendors_word_and_the_time_left() -> None:
     assert describe_progress(job(JobStatus.RUNNING, None, vendor="RUNNING"), eta=None) == "tensorpix job j1: running"
     done = describe_progress(job(JobStatus.SUCCEEDED, 100.0), eta=5.0)
     assert done == "tensorpix job j1: succeeded 100%"  # no time left on a finished job
+
+
+def test_a_wait_with_a_long_steady_status_logs_a_tenth_at_most_every_30_s(clock: Clock) -> None:
+    """Ten polls 10 s apart inside one 10% step log once; the next step logs again only 30 s after the last."""
+    log = Log()
+    policy = PollPolicy(min_interval=10.0, max_interval=10.0, jitter=0.0, adaptive=False)
+    steps = [job(JobStatus.RUNNING, p) for p in (10, 11, 12, 20, 21, 30, 31, 32, 33, 40)]
+    wait(ScriptedHook(iter([*steps, job(JobStatus.SUCCEEDED, 100.0)])), log, policy=policy)
+    shown = [line.split(": ", 1)[1].split(",")[0] for line in log.infos]
+    # t=0 10%; t=30 20% (30 s after); t=50 30% is only 20 s after that; t=60 31%: 30 s after; t=90 40%.
+    assert shown == ["running 10%", "running 20%", "running 31%", "running 40%", "succeeded 100%"]
+
+
+def test_a_job_without_progress_logs_its_status_changes_only(clock: Clock) -> None:
+    log = Log()
+    answers = [job(JobStatus.QUEUED)] * 4 + [job(JobStatus.RUNNING)] * 4 + [job(JobStatus.SUCCEEDED)]
+    wait(ScriptedHook(iter(answers)), log, policy=PollPolicy(min_interval=40.0, max_interval=40.0, jitter=0.0))
+    assert [line.split(": ", 1)[1] for line in log.infos] == ["queued", "running", "succeeded"]
+
+
+def test_the_progress_line_carries_the_estimate(clock: Clock) -> None:
+    log = Log()
+    answers = [job(JobStatus.RUNNING, float(p)) for p in (0, 5, 10, 15)] + [job(JobStatus.SUCCEEDED, 100.0)]
+    wait(ScriptedHook(iter(answers)), log, policy=PollPolicy(min_interval=30.0, max_interval=30.0, jitter=0.0))
+    assert "tensorpix job j1: running 10%, about 540 s left" in log.infos
+
+
+def test_a_poll_asks_for_the_waited_job(clock: Clock) -> None:
+    asked: list[str] = []
+
+    class Hook:
+        async def apoll_job(self, job_id: str) -> Poll:
+            asked.append(job_id)
+            return Poll(job(JobStatus.SUCCEEDED))
+
+    wait(Hook(), Log())  # type: ignore[arg-type]
+    assert asked == ["j1"]
+
+
+def test_sleeping_ends_on_the_wake_grid_never_early(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[float] = []
+
+    async def record(seconds: float) -> None:
+        asked.append(seconds)
+
+    async def main() -> float:
+        loop = asyncio.get_running_loop()
+        monkeypatch.setattr(polling.asyncio, "sleep", record)
+        start = loop.time()
+        await polling._sleep_on_grid(1.234)
+        return start
+
+    start = asyncio.run(main())
+    assert len(asked) == 1
+    assert 1.234 - 0.01 <= asked[0] <= 1.234 + polling.WAKE_GRID_S + 0.01
+    assert start >= 0

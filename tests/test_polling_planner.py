@@ -7,6 +7,7 @@ the finished job is seen, how many polls that took, how close the estimate is to
 
 from __future__ import annotations
 
+import json
 import math
 import random
 
@@ -314,3 +315,48 @@ def test_a_successful_poll_ends_the_streak_and_restarts_the_budget() -> None:
     assert p.failure(150.0) == MIN  # backoff starts over...
     assert p.failure(240.0) is not None  # ...and so does the budget (90 s into a new streak)
     assert p.failure(250.0) is None
+
+
+# ----- the policy ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"min_interval": 0.0},
+        {"min_interval": 10.0, "max_interval": 5.0},
+        {"eta_fraction": 0.0},
+        {"eta_fraction": 1.5},
+        {"growth": 0.9},
+        {"jitter": 1.0},
+        {"jitter": -0.1},
+        {"failure_budget": -1.0},
+    ],
+)
+def test_a_policy_that_cannot_work_is_refused(fields: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match=r"PollPolicy|Poll intervals") as refused:
+        PollPolicy(**fields)  # type: ignore[arg-type]
+    assert any(name in str(refused.value) for name in fields)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"min_interval": 5.0, "max_interval": 5.0},
+        {"eta_fraction": 1.0},
+        {"growth": 1.0},
+        {"jitter": 0.0},
+        {"jitter": 0.99},
+        {"failure_budget": 0.0},
+        {"failure_budget": 0.5},
+    ],
+)
+def test_edge_values_of_a_policy_are_allowed(fields: dict[str, float]) -> None:
+    PollPolicy(**fields)  # type: ignore[arg-type]
+
+
+def test_a_policy_travels_as_json_and_back() -> None:
+    policy = PollPolicy(min_interval=2.0, max_interval=30.0, adaptive=False, jitter=0.0, failure_budget=90.0)
+    assert PollPolicy.from_dict(json.loads(json.dumps(policy.to_dict()))) == policy
+    assert PollPolicy.from_dict(None) == PollPolicy()
+    assert PollPolicy.from_dict({}) == PollPolicy()
