@@ -16,7 +16,7 @@ E2E_ARGS ?=
 # The interpreter that runs the deployment: $(PYTHON) when it can import Airflow, else the venv.
 E2E_PY := $(shell $(PYTHON) -c "import airflow" >/dev/null 2>&1 && echo $(PYTHON) || echo $(E2E_VENV)/bin/python)
 
-.PHONY: e2e e2e-deps
+.PHONY: e2e e2e-deps mutate mutate-deps
 
 e2e: e2e-deps
 	VIDJOBS_E2E=1 $(E2E_PY) -m pytest tests/e2e -v -p no:cacheprovider $(E2E_ARGS)
@@ -31,3 +31,23 @@ e2e-deps:
 	fi
 	@$(E2E_PY) -c "import airflow_provider_vidjobs, psycopg2, asyncpg" 2>/dev/null || \
 		$(E2E_PY) -m pip install -q -e '.[test]' psycopg2-binary asyncpg
+
+# Mutation score of the modules where a silent break costs money, keys or API calls (CONTRIBUTING.md,
+# "Mutation score"). One worker; the work happens in copies under .mutation-work/, never in the tree.
+#
+#   make mutate                  # every module in mutation/modules/
+#   make mutate MODULE=polling   # one (or several: MODULE='polling retry')
+MUT_VENV ?= .venv-mut
+MODULE ?=
+
+mutate: mutate-deps
+	$(MUT_VENV)/bin/python mutation/run.py $(MODULE)
+
+mutate-deps:
+	@if [ ! -x "$(MUT_VENV)/bin/mutmut" ]; then \
+		echo "creating $(MUT_VENV) with apache-airflow==$(AIRFLOW_VERSION) and mutmut"; \
+		$(PYTHON) -m venv $(MUT_VENV) && \
+		$(MUT_VENV)/bin/python -m pip install -q uv && \
+		$(MUT_VENV)/bin/uv pip install -q --python $(MUT_VENV)/bin/python \
+			"apache-airflow==$(AIRFLOW_VERSION)" -e '.[mutation]'; \
+	fi

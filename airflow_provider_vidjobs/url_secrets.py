@@ -52,8 +52,8 @@ def secrets_of(url: str | None) -> list[str]:
         return []
     try:
         query = urlsplit(url).query
-    except ValueError:
-        return []
+    except ValueError:  # a malformed host ("[::1"): its query is a credential all the same
+        query = url.partition("?")[2].partition("#")[0]
     found: list[str] = []
     for pair in query.split("&"):
         name, _, value = pair.partition("=")
