@@ -92,7 +92,7 @@ with DAG(
         @task
         def hitl_unavailable() -> None:
             """Skip, saying why: this Airflow has no human-in-the-loop operators."""
-            from airflow.sdk.exceptions import AirflowSkipException
+            from airflow.providers.common.compat.sdk import AirflowSkipException
 
             raise AirflowSkipException(
                 "hitl_pick_a_variant needs Airflow's human-in-the-loop operators (Airflow >= 3.1 with "

@@ -53,7 +53,7 @@ def test_a_person_picks_variant_2_and_only_it_is_downloaded(run_example, vidjobs
 
 
 def test_without_the_hitl_operators_the_dag_says_so_and_skips(monkeypatch: pytest.MonkeyPatch) -> None:
-    from airflow.sdk.exceptions import AirflowSkipException
+    from airflow.providers.common.compat.sdk import AirflowSkipException
 
     monkeypatch.setitem(sys.modules, "airflow.providers.standard.operators.hitl", None)  # import fails
     spec = importlib.util.spec_from_file_location("hitl_example_without_hitl", EXAMPLE)
