@@ -58,8 +58,8 @@ def job_link(hook: VideoJobHook, job_id: object, job: VideoJob | None = None) ->
         return job.web_url
     try:
         return hook.job_web_url(hook.validate_job_id(job_id)) or ""
-    except ValueError:
-        return ""  # the task itself reports a bad id, with the full message
+    except Exception:  # a bad id, a missing connection: the task itself reports it, with the full message
+        return ""
 
 
 def push_job_link(context: Any, hook: VideoJobHook, job_id: object, job: VideoJob | None = None) -> None:
