@@ -179,3 +179,20 @@ def test_a_key_seen_only_in_the_dumped_json_is_not_a_hit() -> None:
     """The quick check over the dumped JSON may see the key where no string holds it; the walk decides."""
     document = {"sizes": [1280, 720], "note": "1280 by 720"}
     assert scrub_document(document, "1280, 720") is document
+
+
+def test_a_key_beyond_ascii_is_found_in_a_document() -> None:
+    """The quick check dumps the document as written (not ``\\uXXXX``-escaped), or it would miss such a key."""
+    key = "clé-秘密-0123456789"
+    assert scrub_document({"error": f"bad key {key}"}, key) == {"error": "bad key ***"}
+
+
+def test_every_occurrence_of_a_piece_is_found_not_only_the_first_and_last() -> None:
+    piece = KEY[3:15]
+    assert scrub_message(f"{piece} / {piece} / {piece}", KEY) == "*** / *** / ***"
+
+
+def test_overlapping_pieces_of_a_repetitive_key_are_replaced_whole() -> None:
+    key = "k" * 20
+    assert scrub_message("k" * 13, key) == "***"
+    assert scrub_message("<" + "k" * 15 + ">", key) == "<***>"
