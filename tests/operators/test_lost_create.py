@@ -13,17 +13,16 @@ from typing import Any
 
 import pytest
 from _apis import API_NAMES, CONTRACT_APIS
+from _create_tries import Try, request_of
 from _task_state import MemoryTaskState
 
 from airflow_provider_vidjobs import reattach
 from airflow_provider_vidjobs.exceptions import CreateOutcomeUnknownError, VideoJobError
-from airflow_provider_vidjobs.hooks.base import VideoJobHook
 from airflow_provider_vidjobs.hooks.registry import hook_class
 from airflow_provider_vidjobs.testing.simulator import SimulatorHandle
 
 CREATE_APIS = [name for name in API_NAMES if hook_class(name).can_create]
 LIST_APIS = [name for name in CREATE_APIS if hook_class(name).can_find_created]
-SLOW = {"sim": {"queued_s": 600, "running_s": 60}}
 
 #: Faults that let the create commit and then lose its answer (kinds the simulator applies after its handler).
 LOST_ANSWERS: dict[str, dict[str, Any]] = {
@@ -39,59 +38,6 @@ LOST_ANSWERS: dict[str, dict[str, Any]] = {
 }
 #: Scenarios whose client must give up first: the connection's read timeout is cut to 1 s for them.
 NEEDS_SHORT_TIMEOUT = {"no answer until the client times out"}
-
-
-class Log:
-    """The operator log's surface, keeping each line as it would be printed."""
-
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, str]] = []
-
-    def _add(self, level: str, message: str, *args: Any) -> None:
-        self.lines.append((level, message % args if args else message))
-
-    def info(self, message: str, *args: Any) -> None:
-        self._add("info", message, *args)
-
-    def warning(self, message: str, *args: Any) -> None:
-        self._add("warning", message, *args)
-
-    def error(self, message: str, *args: Any) -> None:
-        self._add("error", message, *args)
-
-    def text(self, level: str | None = None) -> str:
-        return "\n".join(line for lvl, line in self.lines if level in (None, lvl))
-
-
-def request_of(api: str) -> dict[str, Any]:
-    request = dict(CONTRACT_APIS[api].facts.create_request)
-    request["extra_params"] = SLOW  # the simulator's timeline: the job is still running at the next try
-    return request
-
-
-class Try:
-    """One try of the task: a fresh hook and re-attacher over the shared store."""
-
-    def __init__(self, api: str, state: MemoryTaskState, **options: Any) -> None:
-        self.hook: VideoJobHook = hook_class(api)()
-        self.request = request_of(api)
-        self.log = Log()
-        self.memory = reattach.Reattacher(
-            reattach.TaskStateStore(state),
-            reattach.request_fingerprint(self.hook, self.request),
-            self.hook,
-            self.log,
-            request=self.request,
-            sleep=lambda _: None,
-            **options,
-        )
-
-    def run(self) -> str:
-        """What the create operator does: re-attach, else create; the job id the try ends with."""
-        job = self.memory.reusable_job()
-        if job is None:
-            job = self.memory.create(lambda: self.hook.create_job(self.request))
-        return job.job_id
 
 
 def paid(sim: SimulatorHandle) -> int:
