@@ -165,3 +165,15 @@ def test_policy_round_trips_through_a_dict():
     assert policy.to_dict() == {"max_attempts": 6, "backoff_base": 0.1, "backoff_cap": 2.0, "retry_after_cap": 30.0}
     assert RetryPolicy.from_dict(policy.to_dict()) == policy
     assert RetryPolicy.from_dict(None) == RetryPolicy()
+
+
+@pytest.mark.parametrize("cap", [0.0, 0.5])
+def test_a_retry_after_cap_of_zero_or_under_a_second_is_a_valid_policy(cap: float) -> None:
+    """0 means "never sit out a Retry-After longer than the backoff"; only negative waits are refused."""
+    assert RetryPolicy(retry_after_cap=cap).retry_after_cap == cap
+
+
+@pytest.mark.parametrize("field", ["backoff_base", "backoff_cap", "retry_after_cap"])
+def test_a_negative_wait_is_refused_clearly(field: str) -> None:
+    with pytest.raises(ValueError, match="^RetryPolicy waits must not be negative$"):
+        RetryPolicy(**{field: -1.0})
