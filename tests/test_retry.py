@@ -175,5 +175,5 @@ def test_a_retry_after_cap_of_zero_or_under_a_second_is_a_valid_policy(cap: floa
 
 @pytest.mark.parametrize("field", ["backoff_base", "backoff_cap", "retry_after_cap"])
 def test_a_negative_wait_is_refused_clearly(field: str) -> None:
-    with pytest.raises(ValueError, match="^RetryPolicy waits must not be negative$"):
+    with pytest.raises(ValueError, match=r"^RetryPolicy waits must not be negative$"):
         RetryPolicy(**{field: -1.0})
