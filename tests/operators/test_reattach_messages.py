@@ -26,6 +26,7 @@ from airflow_provider_vidjobs.testing.simulator import SimulatorHandle
 #: ``fingerprint`` of the fields in the fingerprint test, as 0.1.0 computed it (records in task state and
 #: Variables hold it: a change here would make every retry after an upgrade pay again).
 GOLDEN_FINGERPRINT = "9d2f86f3052f1451acffba396847c6469c6b0d64267c8dfc443b0f4b00b01841"
+GOLDEN_REQUEST_FINGERPRINT = "b2ee50326dc4193ead326213020d6d082bf40ea247878d154fe5ba4726e9aa95"
 LIST_APIS = [name for name in API_NAMES if hook_class(name).can_create and hook_class(name).can_find_created]
 
 
@@ -386,3 +387,82 @@ def test_a_fingerprint_is_the_one_earlier_versions_recorded() -> None:
     """A record written before an upgrade must match after it: key order, separators, bytes and lists count."""
     fields = {"b": [b"\x89PNG", {"z": 1, "a": None}], "a": "fox", "when": datetime(2026, 1, 1)}
     assert reattach.fingerprint(fields) == GOLDEN_FINGERPRINT
+
+
+class _NamedHook:
+    provider = "aihubmix"
+    conn_id = "aihubmix_default"
+
+
+def test_a_request_fingerprint_is_the_one_earlier_versions_recorded() -> None:
+    """Provider, connection and request fields, an image's bytes hashed: what 0.1.0 wrote into its records."""
+    from airflow_provider_vidjobs.hooks.aihubmix import InputReference
+
+    request = {"prompt": "fox", "seconds": "8", "input_reference": InputReference(content=b"\x89PNG", filename="a.png")}
+    assert reattach.request_fingerprint(_NamedHook(), request) == GOLDEN_REQUEST_FINGERPRINT  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"format": 1, "fingerprint": "f" * 64, "provider": 5},
+        {"format": 1, "fingerprint": 5, "provider": "aihubmix"},
+        {"format": 1, "fingerprint": "f" * 64, "provider": "aihubmix", "job_id": 7},
+    ],
+)
+def test_a_record_with_a_field_of_the_wrong_type_is_not_trusted(value: dict[str, Any]) -> None:
+    assert reattach.ReattachRecord.from_json(value) is None
+
+
+def test_a_refused_create_with_no_earlier_record_leaves_none() -> None:
+    from airflow_provider_vidjobs.exceptions import InvalidRequestError
+
+    state = MemoryTaskState()
+    memory = reattach.Reattacher(reattach.TaskStateStore(state), "f" * 64, _NamedHook(), None)  # type: ignore[arg-type]
+
+    def refused() -> Any:
+        raise InvalidRequestError("the API refused the request", provider="aihubmix", http_status=400)
+
+    with pytest.raises(InvalidRequestError):
+        memory.create(refused)
+    assert state.values == {}
+
+
+class _BrokenStore:
+    name = "task_state_store"
+
+    def load(self) -> None:
+        raise RuntimeError("execution API unavailable")
+
+
+def test_an_unreadable_record_names_the_api_and_what_to_do() -> None:
+    memory = reattach.Reattacher(_BrokenStore(), "f" * 64, _NamedHook(), None)  # type: ignore[arg-type]
+    with pytest.raises(VideoJobError) as caught:
+        memory.reusable_job()
+    assert caught.value.provider == "aihubmix"
+    assert caught.value.summary == (
+        "could not read this task's re-attach record from the task_state_store (execution API unavailable); not "
+        "creating a job, since an earlier try's job may exist"
+    )
+    assert caught.value.hint == "Retry the task once the Airflow API answers, or set reattach=False to create a new job"
+
+
+@pytest.mark.parametrize("api", LIST_APIS)
+def test_the_lines_of_a_changed_request_and_of_a_failed_job(sim: SimulatorHandle, api: str) -> None:
+    state = MemoryTaskState()
+    first = Try(api, state).run()
+    other = Try(api, state)
+    other.memory.fingerprint = "0" * 64  # the request changed between tries
+    second = other.run()
+    assert lines(other, "info")[0] == (
+        f"an earlier try created {api} job {first} for a different request (prompt, model, seconds, size, input "
+        "reference, extra params or connection changed): creating a new job"
+    )
+    sim.control.update_job(second, outcome="failed", queued_s=0, running_s=0)
+    third = Try(api, state)
+    third.memory.fingerprint = "0" * 64
+    third.run()
+    [failed_line] = lines(third, "warning")
+    assert failed_line.startswith(f"{api} job {second}, created by an earlier try, ended failed (")
+    assert failed_line.endswith("): creating a new job")
+    assert f"{api} job {second}: failed" in failed_line  # the job's own summary, in the brackets

@@ -127,11 +127,13 @@ class AirflowDeployment:
 
     # -- components --------------------------------------------------------------------------------
 
-    def start_component(self, component: str, *args: str, name: str | None = None) -> ManagedProcess:
+    def start_component(
+        self, component: str, *args: str, name: str | None = None, env: dict[str, str] | None = None
+    ) -> ManagedProcess:
         return self.registry.start(
             name or component,
             [self.python, "-m", "airflow", component, *args],
-            self.env,
+            {**self.env, **(env or {})},
             cwd=self.home,
         )
 

@@ -192,7 +192,24 @@ class E2EStack:
         return {
             "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(transport),
             "AIRFLOW__OPENLINEAGE__NAMESPACE": "vidjobs-e2e",
+            # Off everywhere until a scenario turns it on in the scheduler (see set_scheduler_lineage).
+            "AIRFLOW__OPENLINEAGE__DISABLED": "True",
         }
+
+    def set_scheduler_lineage(self, on: bool) -> None:
+        """Restart the scheduler (whose LocalExecutor forks the task processes) with OpenLineage on or off.
+
+        Airflow refuses to parse a DAG with an ``end_from_trigger`` task while any listener is loaded
+        (``dagbag.bag_dag``), and OpenLineage's is one: so lineage is on only while a scenario checks it,
+        and never in the dag-processor.
+        """
+        if self.lineage_dir is None or self.airflow is None:
+            return
+        old = self.registry.get("scheduler")
+        self.registry.stop(old)
+        self.registry.procs.remove(old)  # stopped on purpose: not a component that died (same log file)
+        self.airflow.start_component("scheduler", env={"AIRFLOW__OPENLINEAGE__DISABLED": "False" if on else "True"})
+        self.airflow.wait_healthy()
 
     def close(self) -> None:
         """Stop everything and remove the temp dir; never raises (errors are printed)."""
